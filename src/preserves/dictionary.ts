@@ -1,0 +1,56 @@
+import type { Value } from './value.ts';
+import { valueKey } from './key.ts';
+
+/** A Preserves Dictionary: keys compare by Preserves equality, not JS identity. */
+export class Dictionary<T = unknown, V extends Value<T> = Value<T>> implements Iterable<[Value<T>, V]> {
+  private readonly items = new Map<string, [Value<T>, V]>();
+
+  constructor(entries: Iterable<[Value<T>, V]> = []) {
+    for (const [k, v] of entries) this.set(k, v);
+  }
+
+  /** A dictionary whose keys are the symbols named by the object's own keys. */
+  static fromObject<T>(o: { [name: string]: Value<T> }): Dictionary<T> {
+    const d = new Dictionary<T>();
+    for (const k of Object.keys(o)) d.set(Symbol.for(k), o[k]);
+    return d;
+  }
+
+  get size(): number {
+    return this.items.size;
+  }
+
+  get(k: Value<T>): V | undefined {
+    return this.items.get(valueKey(k))?.[1];
+  }
+
+  has(k: Value<T>): boolean {
+    return this.items.has(valueKey(k));
+  }
+
+  set(k: Value<T>, v: V): this {
+    this.items.set(valueKey(k), [k, v]);
+    return this;
+  }
+
+  delete(k: Value<T>): boolean {
+    return this.items.delete(valueKey(k));
+  }
+
+  /** Entries together with their keys' equality keys (see `valueKey`). */
+  *entriesByKey(): IterableIterator<[string, V]> {
+    for (const [k, e] of this.items) yield [k, e[1]];
+  }
+
+  keys(): IterableIterator<Value<T>> {
+    return (function* (m) { for (const e of m.values()) yield e[0]; })(this.items);
+  }
+
+  values(): IterableIterator<V> {
+    return (function* (m) { for (const e of m.values()) yield e[1]; })(this.items);
+  }
+
+  [Symbol.iterator](): IterableIterator<[Value<T>, V]> {
+    return this.items.values();
+  }
+}

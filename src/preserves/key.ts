@@ -1,0 +1,62 @@
+import type { Value } from './value.ts';
+import { Double } from './double.ts';
+import { Bytes } from './bytes.ts';
+import { Record } from './record.ts';
+import { KeyedSet } from './keyed-set.ts';
+import { Dictionary } from './dictionary.ts';
+import { Embedded, identityOf } from './embedded.ts';
+import { Annotated } from './annotated.ts';
+
+/**
+ * A string that is equal for two values exactly when the values are equal (annotations
+ * ignored; integers compared by value whether number or bigint). Use it as a JS Map key.
+ * Each part is self-delimiting, so concatenations stay injective.
+ */
+export function valueKey(v: Value<any>): string {
+  switch (typeof v) {
+    case 'boolean': return v ? 't' : 'f';
+    case 'number': return 'i' + v + ';';
+    case 'bigint': return 'i' + v + ';';
+    case 'string': return 's' + v.length + ':' + v;
+    case 'symbol': { const n = v.description!; return 'y' + n.length + ':' + n; }
+  }
+  if (Array.isArray(v)) {
+    let s = '[';
+    for (let i = 0; i < v.length; i++) s += valueKey(v[i]);
+    return s + ']';
+  }
+  if (v instanceof Record) {
+    let s = '<' + valueKey(v.label);
+    const f = v.fields;
+    for (let i = 0; i < f.length; i++) s += valueKey(f[i]);
+    return s + '>';
+  }
+  if (v instanceof Annotated) return valueKey(v.item);
+  if (v instanceof Double) {
+    const n = v.value;
+    if (Number.isNaN(n)) return 'n' + new Bytes(v.nanBits!).toHex() + ';';
+    return 'd' + (Object.is(n, -0) ? '-0' : String(n)) + ';';
+  }
+  if (v instanceof Bytes) return 'b' + v.length + ':' + v.toLatin1();
+  if (v instanceof KeyedSet) return '#{' + [...v.keys()].sort().join('') + '}';
+  if (v instanceof Dictionary) {
+    const parts: string[] = [];
+    for (const [k, x] of v.entriesByKey()) parts.push(k + valueKey(x));
+    return '{' + parts.sort().join('') + '}';
+  }
+  if (v instanceof Embedded) {
+    return v.generic ? 'e' + valueKey(v.value as Value<any>) : 'E' + identityOf(v.value) + ';';
+  }
+  throw new TypeError('not a Preserves value: ' + String(v));
+}
+
+/** A 32-bit hash of a value, consistent with Preserves equality. */
+export function hash(v: Value<any>): number {
+  const s = valueKey(v);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}

@@ -1,0 +1,40 @@
+import type { Value } from './value.ts';
+import { valueKey } from './key.ts';
+
+/** A Preserves Set: members are distinct under Preserves equality, not JS identity. */
+export class KeyedSet<T = unknown> implements Iterable<Value<T>> {
+  private readonly items = new Map<string, Value<T>>();
+
+  constructor(members: Iterable<Value<T>> = []) {
+    for (const m of members) this.add(m);
+  }
+
+  get size(): number {
+    return this.items.size;
+  }
+
+  /** Adds a member; returns false if an equal member was already there. */
+  add(v: Value<T>): boolean {
+    const k = valueKey(v);
+    if (this.items.has(k)) return false;
+    this.items.set(k, v);
+    return true;
+  }
+
+  has(v: Value<T>): boolean {
+    return this.items.has(valueKey(v));
+  }
+
+  delete(v: Value<T>): boolean {
+    return this.items.delete(valueKey(v));
+  }
+
+  /** The equality keys of the members (see `valueKey`). */
+  keys(): IterableIterator<string> {
+    return this.items.keys();
+  }
+
+  [Symbol.iterator](): IterableIterator<Value<T>> {
+    return this.items.values();
+  }
+}

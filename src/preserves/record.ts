@@ -1,0 +1,25 @@
+import type { Value } from './value.ts';
+
+/** A Preserves Record: a label (usually a symbol) and an ordered list of fields. */
+export class Record<T = unknown> {
+  readonly label: Value<T>;
+  readonly fields: Value<T>[];
+  constructor(label: Value<T>, fields: Value<T>[]) {
+    this.label = label;
+    this.fields = fields;
+  }
+
+  get length(): number {
+    return this.fields.length;
+  }
+
+  /** True when the label is the symbol named `name` (annotations on the label ignored). */
+  hasLabel(name: string): boolean {
+    return typeof this.label === 'symbol' && this.label.description === name;
+  }
+}
+
+/** Makes a record whose label is the symbol `name`. */
+export function record<T = unknown>(name: string, ...fields: Value<T>[]): Record<T> {
+  return new Record<T>(Symbol.for(name), fields);
+}
