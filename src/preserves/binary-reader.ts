@@ -120,14 +120,26 @@ export class BinaryReader<T = unknown> {
 
   private text(n: number): string {
     const start = this.pos;
-    const b = this.take(n);
-    if (n <= 64) {
-      let ascii = true;
-      for (let i = 0; i < n; i++) if (b[i] >= 0x80) { ascii = false; break; }
-      if (ascii) return String.fromCharCode.apply(null, b as unknown as number[]);
+    if (start + n > this.buf.length) this.short();
+    const b = this.buf;
+    if (n <= 32) {
+      // Short ASCII strings (symbols, names) are the common case: build them directly.
+      let s = '';
+      let i = start;
+      const end = start + n;
+      for (; i < end; i++) {
+        const c = b[i];
+        if (c >= 0x80) break;
+        s += String.fromCharCode(c);
+      }
+      if (i === end) {
+        this.pos = end;
+        return s;
+      }
     }
+    this.pos += n;
     try {
-      return utf8.decode(b);
+      return utf8.decode(b.subarray(start, start + n));
     } catch {
       return this.fail('invalid UTF-8', start);
     }
