@@ -314,7 +314,12 @@ export class TextReader<T = unknown> {
         this.pos++;
         this.skipWs();
         const v = this.required(depth + 1);
-        return this.embeddedDecode(v);
+        try {
+          return this.embeddedDecode(v);
+        } catch (e) {
+          if (e instanceof DecodeError && !e.pos) this.fail(e.detail, at);
+          throw e;
+        }
       }
     }
     this.fail('invalid # syntax', at);
