@@ -1,4 +1,5 @@
 import type { Value } from './value.ts';
+import { peel } from './annotated.ts';
 
 /** A Preserves Record: a label (usually a symbol) and an ordered list of fields. */
 export class Record<T = unknown> {
@@ -15,7 +16,8 @@ export class Record<T = unknown> {
 
   /** True when the label is the symbol named `name` (annotations on the label ignored). */
   hasLabel(name: string): boolean {
-    return typeof this.label === 'symbol' && this.label.description === name;
+    const l = peel(this.label);
+    return typeof l === 'symbol' && l.description === name;
   }
 }
 
