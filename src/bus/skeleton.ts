@@ -1,0 +1,300 @@
+// The dataspace index (spec §7.3). Patterns are split into a *shape* (class guards at paths),
+// the paths of their literals, and the paths of their captures. Patterns sharing shape and
+// literal paths form a family; a family maps the tuple of literal values, with one lookup, to
+// the leaf holding its observers. Families are bucketed by the class of the value's root, so a
+// value only meets the families that could match it, never the whole list of observers.
+import { Dictionary, Record, is, peel, valueKey } from '../preserves/index.ts';
+import { Bag, Change } from './bag.ts';
+import { compilePattern, type CompiledPattern, type Pattern } from './pattern.ts';
+import type { Assertion, Handle, Ref } from './ref.ts';
+import type { Turn } from './actor.ts';
+
+type Path = readonly Assertion[];
+
+/** A guard: the value at `path` must exist and (unless `exists`) be of the given class. */
+type Guard =
+  | { readonly path: Path; readonly kind: 'exists' }
+  | { readonly path: Path; readonly kind: 'rec'; readonly label: Assertion }
+  | { readonly path: Path; readonly kind: 'arr' }
+  | { readonly path: Path; readonly kind: 'dict' };
+
+/** What the index keeps of one pattern. */
+interface Analysis {
+  readonly rootKey: string;
+  readonly guards: readonly Guard[];
+  readonly constPaths: readonly Path[];
+  readonly constValues: readonly Assertion[];
+  readonly capturePaths: readonly Path[];
+}
+
+/** The observers of one (family, literal values, capture paths): they share a capture bag. */
+interface Handler {
+  readonly capturePaths: readonly Path[];
+  readonly captures: Bag<Assertion[]>;
+  /** Observer → capture-tuple key → the handle of the assertion made to that observer. */
+  readonly observers: Map<Ref, Map<string, Handle>>;
+}
+
+interface Leaf {
+  readonly handlers: Map<string, Handler>;
+}
+
+interface Family {
+  readonly guards: readonly Guard[];
+  readonly constPaths: readonly Path[];
+  readonly leaves: Map<string, Leaf>;
+}
+
+/** The bucket of patterns whose root is a discard or a bare capture: they see every value. */
+const ANY = '*';
+
+/** The bucket key of a value: its record label, or its compound class, or itself. */
+export function rootKeyOfValue(v: Assertion): string {
+  v = peel(v);
+  if (v instanceof Record) {
+    const l = peel(v.label);
+    return typeof l === 'symbol' ? 'r' + l.description : 'R' + valueKey(l);
+  }
+  if (Array.isArray(v)) return 'a';
+  if (v instanceof Dictionary) return 'd';
+  return 'v' + valueKey(v);
+}
+
+function analyse(p: CompiledPattern): Analysis {
+  const guards: Guard[] = [];
+  const constPaths: Path[] = [];
+  const constValues: Assertion[] = [];
+  const capturePaths: Path[] = [];
+  let rootKey = ANY;
+  const walk = (p: CompiledPattern, path: Path): void => {
+    switch (p.kind) {
+      case 'discard':
+        if (path.length > 0) guards.push({ path, kind: 'exists' });
+        return;
+      case 'bind':
+        capturePaths.push(path);
+        if (path.length > 0) guards.push({ path, kind: 'exists' });
+        walk(p.pattern, path);
+        return;
+      case 'lit':
+        if (path.length === 0) rootKey = rootKeyOfValue(p.value);
+        else guards.push({ path, kind: 'exists' });
+        constPaths.push(path);
+        constValues.push(p.value);
+        return;
+      case 'group': {
+        const t = p.type;
+        if (path.length === 0) {
+          const l = t.kind === 'rec' ? peel(t.label) : undefined;
+          rootKey = t.kind === 'rec'
+            ? (typeof l === 'symbol' ? 'r' + l.description : 'R' + valueKey(l!))
+            : t.kind === 'arr' ? 'a' : 'd';
+        }
+        guards.push(t.kind === 'rec' ? { path, kind: 'rec', label: t.label } : { path, kind: t.kind });
+        for (const [k, sub] of p.entries) walk(sub, [...path, k]);
+        return;
+      }
+    }
+  };
+  walk(p, []);
+  return { rootKey, guards, constPaths, constValues, capturePaths };
+}
+
+function at(v: Assertion, path: Path): Assertion | undefined {
+  let x: Assertion | undefined = v;
+  for (let i = 0; i < path.length; i++) {
+    const y: Assertion = peel(x!);
+    const k = path[i];
+    if (y instanceof Record) x = typeof k === 'number' ? y.fields[k] : undefined;
+    else if (Array.isArray(y)) x = typeof k === 'number' ? y[k] : undefined;
+    else if (y instanceof Dictionary) x = (y as Dictionary<Ref>).get(k);
+    else return undefined;
+    if (x === undefined) return undefined;
+  }
+  return x;
+}
+
+function passes(guards: readonly Guard[], v: Assertion): boolean {
+  for (let i = 0; i < guards.length; i++) {
+    const g = guards[i];
+    const x = at(v, g.path);
+    if (x === undefined) return false;
+    switch (g.kind) {
+      case 'exists': break;
+      case 'rec': {
+        const y = peel(x);
+        if (!(y instanceof Record) || !is(y.label, g.label)) return false;
+        break;
+      }
+      case 'arr': if (!Array.isArray(peel(x))) return false; break;
+      case 'dict': if (!(peel(x) instanceof Dictionary)) return false; break;
+    }
+  }
+  return true;
+}
+
+function pathsKey(paths: readonly Path[]): string {
+  let s = '';
+  for (const p of paths) {
+    s += '(';
+    for (const k of p) s += valueKey(k);
+    s += ')';
+  }
+  return s;
+}
+
+function guardsKey(guards: readonly Guard[]): string {
+  let s = '';
+  for (const g of guards) {
+    s += pathsKey([g.path]) + g.kind[0] + (g.kind === 'rec' ? valueKey(g.label) : '') + ';';
+  }
+  return s;
+}
+
+function project(v: Assertion, paths: readonly Path[]): Assertion[] {
+  const out = new Array<Assertion>(paths.length);
+  for (let i = 0; i < paths.length; i++) out[i] = at(v, paths[i])!;
+  return out;
+}
+
+function tupleKey(vs: readonly Assertion[]): string {
+  if (vs.length === 1) return valueKey(vs[0]);
+  let s = '';
+  for (const v of vs) s += valueKey(v);
+  return s;
+}
+
+/**
+ * The index of a dataspace: current assertions (for late observers) and observers grouped so
+ * that an assertion costs one guard check and one lookup per compatible family.
+ */
+export class Index {
+  /** Root key → family key → family. */
+  private readonly buckets = new Map<string, Map<string, Family>>();
+  /** Root key → value key → value: the distinct assertions present, for new observers. */
+  private readonly present = new Map<string, Map<string, Assertion>>();
+
+  /** Records a new distinct assertion and tells every matching observer about it. */
+  addAssertion(t: Turn, v: Assertion, vKey: string): void {
+    const rk = rootKeyOfValue(v);
+    let m = this.present.get(rk);
+    if (m === undefined) this.present.set(rk, (m = new Map()));
+    m.set(vKey, v);
+    this.visit(v, rk, (h) => {
+      const cs = project(v, h.capturePaths);
+      const ck = tupleKey(cs);
+      if (h.captures.add(ck, cs) !== Change.Appeared) return;
+      for (const [obs, handles] of h.observers) handles.set(ck, t.assert(obs, cs));
+    });
+  }
+
+  /** Forgets a distinct assertion and retracts what observers saw of it, when it was the last source. */
+  removeAssertion(t: Turn, v: Assertion, vKey: string): void {
+    const rk = rootKeyOfValue(v);
+    const m = this.present.get(rk);
+    if (m !== undefined) {
+      m.delete(vKey);
+      if (m.size === 0) this.present.delete(rk);
+    }
+    this.visit(v, rk, (h) => {
+      const ck = tupleKey(project(v, h.capturePaths));
+      if (h.captures.remove(ck) !== Change.Disappeared) return;
+      for (const handles of h.observers.values()) {
+        const hd = handles.get(ck);
+        if (hd !== undefined) {
+          handles.delete(ck);
+          t.retract(hd);
+        }
+      }
+    });
+  }
+
+  /** Delivers a message to every matching observer (nothing is kept). */
+  sendMessage(t: Turn, v: Assertion): void {
+    this.visit(v, rootKeyOfValue(v), (h) => {
+      const cs = project(v, h.capturePaths);
+      for (const obs of h.observers.keys()) t.message(obs, cs);
+    });
+  }
+
+  private visit(v: Assertion, rk: string, f: (h: Handler) => void): void {
+    this.visitBucket(this.buckets.get(rk), v, f);
+    if (rk !== ANY) this.visitBucket(this.buckets.get(ANY), v, f);
+  }
+
+  private visitBucket(b: Map<string, Family> | undefined, v: Assertion, f: (h: Handler) => void): void {
+    if (b === undefined) return;
+    for (const fam of b.values()) {
+      if (!passes(fam.guards, v)) continue;
+      const leaf = fam.leaves.get(tupleKey(project(v, fam.constPaths)));
+      if (leaf === undefined) continue;
+      for (const h of leaf.handlers.values()) f(h);
+    }
+  }
+
+  /** Registers an observer; it at once receives the captures of every matching assertion present. */
+  addObserver(t: Turn, pattern: Pattern, observer: Ref): void {
+    const a = analyse(compilePattern(pattern));
+    let bucket = this.buckets.get(a.rootKey);
+    if (bucket === undefined) this.buckets.set(a.rootKey, (bucket = new Map()));
+    const fk = guardsKey(a.guards) + '|' + pathsKey(a.constPaths);
+    let fam = bucket.get(fk);
+    if (fam === undefined) bucket.set(fk, (fam = { guards: a.guards, constPaths: a.constPaths, leaves: new Map() }));
+    const lk = tupleKey(a.constValues);
+    let leaf = fam.leaves.get(lk);
+    if (leaf === undefined) fam.leaves.set(lk, (leaf = { handlers: new Map() }));
+    const hk = pathsKey(a.capturePaths);
+    let h = leaf.handlers.get(hk);
+    if (h === undefined) {
+      h = { capturePaths: a.capturePaths, captures: new Bag(), observers: new Map() };
+      leaf.handlers.set(hk, h);
+      this.populate(a, h);
+    }
+    let handles = h.observers.get(observer);
+    if (handles !== undefined) return;
+    h.observers.set(observer, (handles = new Map()));
+    for (const [ck, e] of h.captures.entries()) handles.set(ck, t.assert(observer, e.value));
+  }
+
+  /** Fills a new handler's capture bag from the assertions already present. */
+  private populate(a: Analysis, h: Handler): void {
+    const scan = (m: Map<string, Assertion> | undefined): void => {
+      if (m === undefined) return;
+      for (const v of m.values()) {
+        if (!passes(a.guards, v)) continue;
+        const cv = project(v, a.constPaths);
+        let same = true;
+        for (let i = 0; i < cv.length && same; i++) same = is(cv[i], a.constValues[i]);
+        if (!same) continue;
+        const cs = project(v, a.capturePaths);
+        h.captures.add(tupleKey(cs), cs);
+      }
+    };
+    if (a.rootKey === ANY) for (const m of this.present.values()) scan(m);
+    else scan(this.present.get(a.rootKey));
+  }
+
+  /** Unregisters an observer and retracts everything it was shown. */
+  removeObserver(t: Turn, pattern: Pattern, observer: Ref): void {
+    const a = analyse(compilePattern(pattern));
+    const bucket = this.buckets.get(a.rootKey);
+    const fk = guardsKey(a.guards) + '|' + pathsKey(a.constPaths);
+    const fam = bucket?.get(fk);
+    const lk = tupleKey(a.constValues);
+    const leaf = fam?.leaves.get(lk);
+    const hk = pathsKey(a.capturePaths);
+    const h = leaf?.handlers.get(hk);
+    if (h === undefined) return;
+    const handles = h.observers.get(observer);
+    if (handles === undefined) return;
+    h.observers.delete(observer);
+    for (const hd of handles.values()) t.retract(hd);
+    if (h.observers.size > 0) return;
+    leaf!.handlers.delete(hk);
+    if (leaf!.handlers.size > 0) return;
+    fam!.leaves.delete(lk);
+    if (fam!.leaves.size > 0) return;
+    bucket!.delete(fk);
+    if (bucket!.size === 0) this.buckets.delete(a.rootKey);
+  }
+}
