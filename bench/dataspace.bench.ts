@@ -140,7 +140,8 @@ async function memory(): Promise<[number, number]> {
 
 /** Runs the benchmark and returns its figures. */
 export async function bench(): Promise<Figure[]> {
-  await boxAndClient(); // warm-up
+  await boxAndClient(); // warm-up: the figure is steady-state throughput
+  await boxAndClient();
   const box = await boxAndClient();
   const boxBase = await plainRoundTrips();
   await ring();

@@ -236,7 +236,10 @@ export class Facet {
 export class Turn {
   /** The facet whose context effects belong to. */
   activeFacet: Facet;
-  /** Effects per target actor: [facet, action, facet, action, ...]. */
+  /** Effects for the first target actor: [facet, action, facet, action, ...]. */
+  private firstActor: Actor | null = null;
+  private firstQueue: (Facet | Action)[] | null = null;
+  /** Effects for further target actors (most turns have a single target, so this stays null). */
   private queues: Map<Actor, (Facet | Action)[]> | null = null;
   private newFacets: Facet[] | null = null;
   private spawned: [Actor, Action][] | null = null;
@@ -502,8 +505,18 @@ export class Turn {
   /** @internal Queues `action` to run in `facet`'s actor, in that facet, after this turn commits. */
   enqueue(facet: Facet, action: Action): void {
     if (this.done) throw new Error('turn already committed');
+    const actor = facet.actor;
+    if (this.firstActor === null) {
+      this.firstActor = actor;
+      this.firstQueue = [facet, action];
+      return;
+    }
+    if (this.firstActor === actor) {
+      this.firstQueue!.push(facet, action);
+      return;
+    }
     const qs = (this.queues ??= new Map());
-    const q = qs.get(facet.actor);
+    const q = qs.get(actor);
     if (q === undefined) qs.set(facet.actor, [facet, action]);
     else q.push(facet, action);
   }
@@ -524,6 +537,10 @@ export class Turn {
 
   private commit(): void {
     this.done = true;
+    if (this.firstActor !== null) {
+      const actor = this.firstActor, q = this.firstQueue!;
+      schedule(() => deliver(actor, q));
+    }
     const qs = this.queues;
     if (qs !== null) {
       for (const [actor, q] of qs) schedule(() => deliver(actor, q));

@@ -70,7 +70,8 @@ export class DataflowGraph {
     const r = this.reads.get(b);
     if (r !== undefined) {
       for (const f of r) this.readers.get(f)?.delete(b);
-      this.reads.delete(b);
+      r.clear(); // kept for the block's next run: re-runs are the hot path
+      if (!b.live) this.reads.delete(b);
     }
     this.dirty.delete(b);
   }

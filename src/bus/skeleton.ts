@@ -101,6 +101,7 @@ function analyse(p: CompiledPattern): Analysis {
 }
 
 function at(v: Assertion, path: Path): Assertion | undefined {
+  if (path.length === 0) return v;
   let x: Assertion | undefined = v;
   for (let i = 0; i < path.length; i++) {
     const y: Assertion = peel(x!);
@@ -157,6 +158,15 @@ function project(v: Assertion, paths: readonly Path[]): Assertion[] {
   return out;
 }
 
+/** The key of the values at `paths` in `v`, without building the tuple. */
+function projectKey(v: Assertion, paths: readonly Path[]): string {
+  if (paths.length === 0) return '';
+  if (paths.length === 1) return valueKey(at(v, paths[0])!);
+  let s = '';
+  for (let i = 0; i < paths.length; i++) s += valueKey(at(v, paths[i])!);
+  return s;
+}
+
 function tupleKey(vs: readonly Assertion[]): string {
   if (vs.length === 1) return valueKey(vs[0]);
   let s = '';
@@ -197,7 +207,7 @@ export class Index {
       if (m.size === 0) this.present.delete(rk);
     }
     this.visit(v, rk, (h) => {
-      const ck = tupleKey(project(v, h.capturePaths));
+      const ck = projectKey(v, h.capturePaths);
       if (h.captures.remove(ck) !== Change.Disappeared) return;
       for (const handles of h.observers.values()) {
         const hd = handles.get(ck);
@@ -226,7 +236,7 @@ export class Index {
     if (b === undefined) return;
     for (const fam of b.values()) {
       if (!passes(fam.guards, v)) continue;
-      const leaf = fam.leaves.get(tupleKey(project(v, fam.constPaths)));
+      const leaf = fam.leaves.get(projectKey(v, fam.constPaths));
       if (leaf === undefined) continue;
       for (const h of leaf.handlers.values()) f(h);
     }
