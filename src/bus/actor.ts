@@ -212,7 +212,13 @@ export class Facet {
   }
 
   private releaseResources(t: Turn): void {
-    for (const c of this.cleanups) c();
+    for (const c of this.cleanups) {
+      try {
+        c();
+      } catch (e) {
+        log({ level: 'error', actor: this.actor.name, message: 'cleanup failed', error: e });
+      }
+    }
     this.cleanups = [];
     for (const b of this.blocks) this.actor.dataflow.forget(b);
     this.blocks = [];
@@ -384,6 +390,14 @@ export class Turn {
   stopActor(actor: Actor = this.actor): void {
     if (actor === this.actor) actor.terminate(this, { ok: true });
     else this.enqueue(actor.root, (t) => t.actor.terminate(t, { ok: true }));
+  }
+
+  /**
+   * Registers OS-level cleanup (closing a watcher, killing a process) for the active facet: it
+   * runs however the facet ends, crash included; it may not act on the engine (no turn).
+   */
+  onRelease(cleanup: () => void): void {
+    this.activeFacet.addCleanup(cleanup);
   }
 
   /** Keeps the active facet from being reaped as inert; returns the release function. */

@@ -1,0 +1,73 @@
+// Template instantiation (spec §1.5): turning a script value into an assertion, with `$x`
+// substituted and `<* $cap [...]>` evaluated to an attenuated ref.
+import { Dictionary, Embedded, KeyedSet, Record, peel } from '../preserves/index.ts';
+import { attenuate, type Assertion, type Ref, isRef } from '../bus/index.ts';
+import { type Environment, envDictionary } from './environment.ts';
+import type { Token } from './instruction.ts';
+import { ScriptRuntimeError } from './runtime-error.ts';
+import { classifySymbol } from './symbol-class.ts';
+import { isAttenuation } from './validate.ts';
+import { compileCaveats } from './caveat-syntax.ts';
+
+/** The value of variable `name` (`.` is the whole environment); a runtime error if undefined. */
+export function lookup(env: Environment, name: string, token: Token | null): Assertion {
+  if (name === '.') return envDictionary(env);
+  const v = env.get(name);
+  if (v === undefined) throw ScriptRuntimeError.at(`Undefined variable $${name}`, token);
+  return v;
+}
+
+/** The ref held by variable `name`, or a runtime error naming it. */
+export function lookupRef(env: Environment, name: string, token: Token | null): Ref {
+  const v = peel(lookup(env, name, token));
+  if (v instanceof Embedded && isRef(v.value)) return v.value;
+  throw ScriptRuntimeError.at(`$${name} is not a ref`, token);
+}
+
+/** Builds the value a template denotes in `env`. */
+export function instantiate(token: Token, env: Environment): Assertion {
+  const v = peel(token);
+  switch (typeof v) {
+    case 'symbol': {
+      const c = classifySymbol(v);
+      switch (c.kind) {
+        case 'discard': case 'binder': throw ScriptRuntimeError.at('Invalid use of wildcard in template', token);
+        case 'reference': return lookup(env, c.name, token);
+        case 'literal': return c.symbol;
+        case 'bare': return c.symbol;
+      }
+    }
+    // falls through: not reached
+    case 'boolean': case 'number': case 'bigint': case 'string':
+      return v as Assertion;
+  }
+  if (v instanceof Record) {
+    if (isAttenuation(v)) return new Embedded<Ref>(evaluateAttenuation(v, token, env));
+    return new Record<Ref>(instantiate(v.label, env), v.fields.map((f) => instantiate(f, env)));
+  }
+  if (Array.isArray(v)) return v.map((x) => instantiate(x, env));
+  if (v instanceof KeyedSet) {
+    const s = new KeyedSet<Ref>();
+    for (const x of v) s.add(instantiate(x, env));
+    return s;
+  }
+  if (v instanceof Dictionary) {
+    const d = new Dictionary<Ref>();
+    for (const [k, x] of v) d.set(instantiate(k, env), instantiate(x, env));
+    return d;
+  }
+  return v as Assertion; // doubles, byte strings
+}
+
+/** `<* $cap [caveat ...]>`: the ref in `$cap` with the caveats appended (spec §1.7). */
+export function evaluateAttenuation(r: Record<unknown>, token: Token, env: Environment): Ref {
+  const capTok = r.fields[0];
+  const cap = peel(capTok);
+  const c = typeof cap === 'symbol' ? classifySymbol(cap) : null;
+  if (c === null || c.kind !== 'reference') throw ScriptRuntimeError.at('Attenuation needs a $variable holding a ref', capTok, null);
+  const ref = lookupRef(env, c.name, capTok);
+  const list = peel(r.fields[1]);
+  if (!Array.isArray(list)) throw ScriptRuntimeError.at('Attenuation caveats must be a sequence', r.fields[1], null);
+  void token;
+  return attenuate(ref, ...compileCaveats(list, env));
+}
