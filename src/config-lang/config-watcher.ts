@@ -12,10 +12,13 @@ import { isScriptName, listScripts } from './script-files.ts';
 import { type LoadedScript, loadScriptFile, scriptDir } from './script-file.ts';
 
 /**
- * Quiet time before file events are applied. The reference waits 100 ms; 20 ms still merges the
- * truncate-then-write pairs of ordinary saves while keeping drop-to-visible fast.
+ * Quiet time before file events are applied, so that a rename (unlink + add) lands in one turn.
+ * The reference waits 100 ms; chokidar's write-finish check already waits for saves to settle.
  */
-const DEBOUNCE_MS = 20;
+const DEBOUNCE_MS = 5;
+
+/** When to look again at files just loaded, in case a later write raised no event. */
+const RECHECK_MS = 150;
 
 /** How a watcher reports what goes wrong in scripts (default: the bus log hook). */
 export type ErrorReporter = (message: string) => void;
@@ -24,6 +27,8 @@ export type ErrorReporter = (message: string) => void;
 export interface ConfigWatcherOptions {
   /** Called in the turn of the initial scan, after every script has started. */
   onReady?: (t: Turn) => void;
+  /** Called in the turn that applied a batch of changed paths (after the initial scan). */
+  onApplied?: (t: Turn, paths: readonly string[]) => void;
   /** Receives each error line (`path:line:column: message`). */
   report?: ErrorReporter;
   /** Quiet time before a burst of file events is applied (ms). */
@@ -46,7 +51,9 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
     closed = true;
     void watcher?.close();
   });
-  const release = t.preventInertCheck();
+  // Like the reference's linked watcher task: the watcher facet lives until stopped, even with
+  // no script running.
+  t.preventInertCheck();
 
   const reportScript = (loaded: LoadedScript): void => {
     if (loaded.kind === 'ok') return;
@@ -85,7 +92,6 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
     facet.turn((t) => {
       apply(t, loads);
       options.onReady?.(t);
-      release();
     });
   };
 
@@ -96,10 +102,30 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
     const paths = [...pending].sort();
     pending = new Set();
     const loads = await Promise.all(paths.map(async (p): Promise<[string, LoadedScript | undefined]> => {
-      const exists = await stat(p).then((s) => s.isFile(), () => false);
-      return [p, exists && isScriptName(p) ? await loadScriptFile(p) : undefined];
+      const st = await stat(p).catch(() => null);
+      seen.set(p, st === null ? '' : st.mtimeMs + ':' + st.size);
+      return [p, st?.isFile() && isScriptName(p) ? await loadScriptFile(p) : undefined];
     }));
-    if (!closed) facet.turn((t) => apply(t, loads));
+    recheck(paths);
+    if (!closed) {
+      facet.turn((t) => {
+        apply(t, loads);
+        options.onApplied?.(t, paths);
+      });
+    }
+  };
+  // chokidar can swallow a write that follows another within its throttle window; a second
+  // look at each changed file shortly after catches those.
+  const seen = new Map<string, string>();
+  const recheck = (paths: readonly string[]): void => {
+    const t = setTimeout(() => {
+      for (const p of paths) {
+        void stat(p).then((st) => st.mtimeMs + ':' + st.size, () => '').then((now) => {
+          if (!closed && now !== seen.get(p)) changed(p);
+        });
+      }
+    }, RECHECK_MS);
+    t.unref();
   };
   const changed = (p: string): void => {
     if (!isScriptName(p)) return;
@@ -113,8 +139,11 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
       // Hidden files and folders below the root are not configuration (spec §2.2).
       ignored: (p: string) => path.relative(top, p).split(path.sep).some((s) => s.startsWith('.')),
       depth: isDir ? undefined : 0,
+      // Without this chokidar drops a second write that follows the first within ~50 ms, and a
+      // save seen between truncate and write would load an empty file.
+      awaitWriteFinish: { stabilityThreshold: 10, pollInterval: 5 },
     });
-    w.on('add', changed).on('change', changed).on('unlink', changed);
+    w.on("add", changed).on('change', changed).on('unlink', changed);
     w.on('unlinkDir', (dir: string) => {
       for (const f of scripts.keys()) if (f.startsWith(dir + path.sep)) changed(f);
     });

@@ -1,0 +1,117 @@
+// The config watcher on a real temporary directory: initial scan, add, edit without flicker,
+// delete, rename, syntax errors keeping the old version, parse errors removing it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Embedded } from '../../src/preserves/index.ts';
+import { Actor, Dataspace, P, settle, type Ref } from '../../src/bus/index.ts';
+import { startConfigWatcher } from '../../src/config-lang/config-watcher.ts';
+import { show } from '../bus/harness.ts';
+
+/** A watcher on a fresh directory, an event log of `<fact ...>` assertions, and a way to wait. */
+async function setup(files: Record<string, string> = {}) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'watch-test-'));
+  for (const [name, text] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await writeFile(path.join(dir, name), text);
+  }
+  const events: string[] = [];
+  const errors: string[] = [];
+  const applied: string[] = [];
+  const waiters: { pred: () => boolean; resolve: () => void }[] = [];
+  const check = () => {
+    for (const w of [...waiters]) if (w.pred()) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+  };
+  let ready!: () => void;
+  const isReady = new Promise<void>((r) => (ready = r));
+  const space = new Dataspace('config');
+  const actor = Actor.boot('watcher-test', (t) => {
+    const config: Ref = t.ref(space);
+    t.observe(config, P.rec('fact', P.bind()), {
+      added: (_t, [x]) => { events.push('+' + show(x)); check(); },
+      removed: (_t, [x]) => { events.push('-' + show(x)); check(); },
+    });
+    t.facet((t) => startConfigWatcher(t, dir, new Map([['config', new Embedded<Ref>(config)]]), {
+      onReady: () => ready(),
+      report: (m) => { errors.push(m); check(); },
+      onApplied: (_t, paths) => { applied.push(...paths.map((p) => path.basename(p))); check(); },
+    }));
+  });
+  await isReady;
+  await settle();
+  /** Resolves once `pred` holds (checked after every event). */
+  const until = (pred: () => boolean) => new Promise<void>((resolve) => {
+    if (pred()) resolve();
+    else waiters.push({ pred, resolve });
+  });
+  const facts = () => [...space.assertions()].map(show).filter((s) => s.startsWith('<fact')).sort();
+  const stop = async () => {
+    actor.root.turn((t) => t.stopActor());
+    await settle();
+    await rm(dir, { recursive: true, force: true });
+  };
+  return { dir, events, errors, applied, until, facts, stop };
+}
+
+test('initial scan: every script, depth-first in name order, in one turn, hidden ones skipped', async () => {
+  const w = await setup({
+    'b.pr': '<fact b>', 'a/z.pr': '<fact az>', 'a/y.pr': '<fact ay>', 'c.txt': '<fact txt>',
+    '.hidden.pr': '<fact hidden>', '.dir/x.pr': '<fact hidden-dir>',
+  });
+  assert.deepEqual(w.events, ['+ay', '+az', '+b']);
+  await w.stop();
+});
+
+test('adding, editing, deleting and renaming files', async () => {
+  const w = await setup({ 'one.pr': '<fact shared> <fact old>' });
+  await writeFile(path.join(w.dir, 'two.pr'), '<fact two>');
+  await w.until(() => w.events.includes('+two'));
+
+  // An edit: the new version starts before the old stops, so the shared fact never goes.
+  const tmp = path.join(w.dir, '.one.pr.tmp');
+  await writeFile(tmp, '<fact shared> <fact new>');
+  await rename(tmp, path.join(w.dir, 'one.pr'));
+  await w.until(() => w.events.includes('-old'));
+  assert.deepEqual(w.events.slice(-2).sort(), ['+new', '-old']);
+  assert.ok(!w.events.includes('-shared'), 'the shared assertion was never retracted');
+
+  await rename(path.join(w.dir, 'two.pr'), path.join(w.dir, 'three.pr'));
+  await w.until(() => w.applied.includes('three.pr') && w.applied.includes('two.pr'));
+  assert.deepEqual(w.facts(), ['<fact new>', '<fact shared>', '<fact two>'], 'the renamed file still asserts');
+
+  await rm(path.join(w.dir, 'one.pr'));
+  await w.until(() => w.events.includes('-shared'));
+  assert.deepEqual(w.facts(), ['<fact two>']);
+  await w.stop();
+});
+
+test('a syntax error keeps the old version; a script parse error removes it', async () => {
+  const w = await setup({ 'f.pr': '<fact v1>' });
+  await writeFile(path.join(w.dir, 'f.pr'), '<fact v2');
+  await w.until(() => w.errors.length >= 1);
+  assert.match(w.errors[0], /f\.pr:1:9: /);
+  assert.deepEqual(w.facts(), ['<fact v1>']);
+
+  await writeFile(path.join(w.dir, 'f.pr'), '<fact v3>\n?x <fact bad>\n_');
+  await w.until(() => w.events.includes('-v1'));
+  assert.deepEqual(w.facts(), []);
+  const parseErrors = w.errors.slice(2);
+  assert.equal(parseErrors.length, 2, parseErrors.join('\n'));
+  assert.match(parseErrors[0], /f\.pr:2:1: Invalid use of pattern binder in target/);
+  assert.match(parseErrors[1], /f\.pr:3:1: Invalid use of discard in target/);
+
+  await writeFile(path.join(w.dir, 'f.pr'), '<fact v4>');
+  await w.until(() => w.events.includes('+v4'));
+  await w.stop();
+});
+
+test('a broken file never disturbs what other files started', async () => {
+  const w = await setup({ 'good.pr': '<fact good>' });
+  await writeFile(path.join(w.dir, 'bad.pr'), '<fact half> let ?x = <nope> let <yes> = $x');
+  await w.until(() => w.errors.length >= 1);
+  await w.until(() => w.events.includes('-half'));
+  assert.deepEqual(w.facts(), ['<fact good>']);
+  await w.stop();
+});
