@@ -25,6 +25,14 @@ interface Outbound {
   established: boolean;
 }
 
+/** Options of `Turn.spawn`. */
+export interface SpawnOptions {
+  /** End the child with the spawning facet, and stop that facet when the child ends. */
+  link?: boolean;
+  /** Linked, but the child's end runs this (in the spawning facet) instead of stopping it. */
+  onExit?: (t: Turn, reason: ExitReason) => void;
+}
+
 /** How an actor ended. */
 export type ExitReason = { readonly ok: true } | { readonly ok: false; readonly error: unknown };
 
@@ -409,15 +417,17 @@ export class Turn {
    * Creates a new actor, booted with `boot` when this turn commits. A linked actor ends when
    * the active facet stops, and its end stops the active facet.
    */
-  spawn(name: string, boot: Action, options: { link?: boolean } = {}): Actor {
+  spawn(name: string, boot: Action, options: SpawnOptions = {}): Actor {
     const child = new Actor(name);
     (this.spawned ??= []).push([child, boot]);
-    if (options.link) {
+    if (options.link || options.onExit !== undefined) {
       const facet = this.activeFacet;
+      const onExit = options.onExit;
       facet.link(child);
       child.atExit((t) => {
         facet.unlink(child);
-        t.enqueue(facet, (t2) => t2.stop(facet));
+        const reason = child.exitReason!;
+        t.enqueue(facet, (t2) => (onExit !== undefined ? onExit(t2, reason) : t2.stop(facet)));
       });
     }
     return child;

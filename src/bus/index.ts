@@ -1,5 +1,5 @@
 // The public surface of the dataspace engine, shaped after @syndicate-lang/core.
-export { Actor, Facet, Turn, type Action, type ExitReason } from './actor.ts';
+export { Actor, Facet, Turn, type Action, type ExitReason, type SpawnOptions } from './actor.ts';
 export { Dataspace, OBSERVE, observe, asObserve } from './dataspace.ts';
 export { during, onMessage, observeAssertions, type Captures, type AssertionObserver } from './during.ts';
 export { Field, DataflowGraph } from './dataflow.ts';

@@ -1,0 +1,79 @@
+// syndicate-server: the bus. Runs config watchers on the given paths, or checks scripts.
+import path from 'node:path';
+import { settle } from '../bus/index.ts';
+import { checkPaths } from '../config-lang/check.ts';
+import { startSystem, type System, type SystemOptions } from '../services/system.ts';
+
+/** What the command line asked for. */
+export interface ServerOptions {
+  configPaths: string[];
+  check: string[] | null;
+  banner: boolean;
+}
+
+const USAGE = `usage: syndicate-server [-c|--config PATH]... [--no-banner]
+       syndicate-server --check PATH...
+  -c, --config PATH   watch PATH (a .pr file or a folder of them) as configuration; repeatable
+  --check PATH...     parse and validate scripts without running them; exit 1 on any error
+  --no-banner         do not print the start-up banner`;
+
+/** A command-line mistake, printed with the usage text. */
+export class UsageError extends Error {}
+
+/** Parses the command line. */
+export function parseServerArgs(argv: readonly string[]): ServerOptions {
+  const o: ServerOptions = { configPaths: [], check: null, banner: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.startsWith('--') ? a.split(/=(.*)/s, 2) : [a, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '-c': case '--config': o.configPaths.push(value()); break;
+      case '--no-banner': o.banner = false; break;
+      case '--check': o.check = argv.slice(i + 1); i = argv.length; break;
+      case '-h': case '--help': throw new UsageError('');
+      default: throw new UsageError(`unknown argument ${a}`);
+    }
+  }
+  if (o.check !== null && o.check.length === 0) throw new UsageError('--check needs at least one path');
+  return o;
+}
+
+/** Starts the server; returns the system and a function that stops it cleanly. */
+export function startServer(o: ServerOptions, extra: Partial<SystemOptions> = {}): { system: System; stop: () => Promise<void> } {
+  const system = startSystem({ ...extra, configPaths: o.configPaths.map((p) => path.resolve(p)) });
+  const stop = async (): Promise<void> => {
+    system.actor.root.turn((t) => t.stopActor());
+    await settle();
+  };
+  return { system, stop };
+}
+
+/** Runs the program with `process.argv`; resolves to the exit code. */
+export async function run(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  let o: ServerOptions;
+  try {
+    o = parseServerArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write((e.message ? `syndicate-server: ${e.message}\n` : '') + USAGE + '\n');
+    return e.message ? 2 : 0;
+  }
+  if (o.check !== null) {
+    const report = await checkPaths(o.check);
+    for (const line of report.errors) process.stderr.write(line + '\n');
+    process.stderr.write(`checked ${report.files} file(s): ${report.errors.length} error(s)\n`);
+    return report.errors.length > 0 ? 1 : 0;
+  }
+  if (o.banner) process.stderr.write(`syndicate-bus ${o.configPaths.length > 0 ? 'watching ' + o.configPaths.join(', ') : '(no config)'}\n`);
+  const { stop } = startServer(o);
+  return await new Promise<number>((resolve) => {
+    const shutdown = () => void stop().then(() => resolve(0));
+    process.once('SIGTERM', shutdown);
+    process.once('SIGINT', shutdown);
+  });
+}

@@ -1,0 +1,25 @@
+// The dependency tracker (spec §4.2): turns `<require-service X>` plus `<depends-on X D>` into
+// `<run-service X>` while every D holds, requiring each dependee in turn.
+import { P, log, type Ref, type Turn } from '../bus/index.ts';
+import { Service, ServicePattern, parseServiceState } from './service-protocol.ts';
+
+/** Runs the tracker in the active facet, for every service required in `config`. */
+export function trackDependencies(t: Turn, config: Ref): void {
+  t.during(config, ServicePattern.require(P.bind()), (t, [name]) => {
+    // One obstacle until a sync round trip has counted the depends-on already present.
+    const obstacles = t.field(1, 'obstacles');
+    t.during(config, ServicePattern.dependsOn(P.lit(name), P.bind()), (t, [dep]) => {
+      const s = parseServiceState(dep);
+      if (s !== undefined) t.assert(config, Service.require(s.name));
+      else log({ level: 'warn', actor: t.actor.name, message: 'depends-on a value that is not a service-state; used as a plain gate' });
+      obstacles.value++;
+      t.onStop(() => void obstacles.value--);
+      t.during(config, P.lit(dep), (t) => {
+        obstacles.value--;
+        t.onStop(() => void obstacles.value++);
+      });
+    });
+    t.sync(config, () => void obstacles.value--);
+    t.assertDataflow(config, () => (obstacles.value === 0 ? Service.run(name) : undefined));
+  });
+}

@@ -1,0 +1,85 @@
+// The supervisor (spec §4.4): runs a service in its own actor, publishes its service-state,
+// restarts it by policy with the reference's 200 ms / 10 s delays, and handles
+// `<restart-service NAME>`.
+import { sym } from '../preserves/index.ts';
+import { P, type Actor, type Assertion, type ExitReason, type Facet, type Ref, type Turn } from '../bus/index.ts';
+import { Service, ServicePattern, type ServiceState } from './service-protocol.ts';
+
+/** What to do when the supervised actor ends. */
+export type RestartPolicy = 'always' | 'on-error';
+
+/** How a supervisor runs one service. */
+export interface SupervisorOptions {
+  /** The service's name: the record in `<service-state NAME ...>`. */
+  readonly name: Assertion;
+  /** Where states are published and restart requests heard (the config dataspace). */
+  readonly config: Ref;
+  readonly policy: RestartPolicy;
+  /** A label for the supervised actor in logs. */
+  readonly actorName: string;
+}
+
+/** Restarts within this window count towards the long delay (spec §4.4). */
+const WINDOW_MS = 5000;
+const SHORT_DELAY_MS = 200;
+const LONG_DELAY_MS = 10_000;
+
+/**
+ * Supervises `boot` in the active facet: the service runs while the facet lives. A crash gives
+ * `failed` and a restart; a clean end gives `complete`, and a restart under policy `always`.
+ * `<restart-service NAME>` stops the service and starts it again at once (the reference routes
+ * this through a clean exit and a 200 ms delay).
+ */
+export function supervise(t: Turn, options: SupervisorOptions, boot: (t: Turn) => void): void {
+  const { name, config } = options;
+  const state = t.field<ServiceState>('started', 'service-state');
+  t.assertDataflow(config, () => Service.state(name, state.value));
+  const restarts: number[] = [];
+  let child: Actor | null = null;
+  let restartRequested = false;
+  /** The facet holding the restart delay timer, while one is pending. */
+  let waiting: Facet | null = null;
+
+  const start = (t: Turn): void => {
+    state.value = 'started';
+    child = t.spawn(options.actorName, boot, { onExit: exited });
+  };
+  const exited = (t: Turn, reason: ExitReason): void => {
+    child = null;
+    if (restartRequested) {
+      restartRequested = false;
+      restarts.length = 0;
+      start(t);
+      return;
+    }
+    state.value = reason.ok ? 'complete' : 'failed';
+    if (reason.ok && options.policy === 'on-error') return;
+    const now = Date.now();
+    while (restarts.length > 0 && now - restarts[0] > WINDOW_MS) restarts.shift();
+    const delay = restarts.length > 1 ? LONG_DELAY_MS : SHORT_DELAY_MS;
+    restarts.push(now);
+    const w = (waiting = t.facet((t) => t.after(delay, (t) => restartNow(t, w))));
+  };
+  /** Ends the wait and starts in the supervisor's own facet (the parent of the wait). */
+  const restartNow = (t: Turn, w: Facet): void => {
+    waiting = null;
+    t.stop(w, start);
+  };
+  t.onMessage(config, ServicePattern.restart(P.lit(name)), (t) => {
+    restarts.length = 0;
+    if (waiting !== null) {
+      restartNow(t, waiting);
+      return;
+    }
+    if (child === null || !child.alive) {
+      start(t);
+      return;
+    }
+    restartRequested = true;
+    t.stopActor(child);
+  });
+  start(t);
+}
+
+/** The symbol of a state, for comparisons in callers. */
+export const STATE = { ready: sym('ready'), started: sym('started'), complete: sym('complete'), failed: sym('failed') };

@@ -1,0 +1,64 @@
+// The system the server runs (spec §0): config and log dataspaces, the logger, the dependency
+// tracker and the built-in service listeners, all in one top-level actor.
+import { Embedded, Dictionary, Record, sym } from '../preserves/index.ts';
+import { Actor, Dataspace, type Assertion, type Ref, type Turn } from '../bus/index.ts';
+import { configWatcherService } from './config-watcher-service.ts';
+import { trackDependencies } from './dependency-tracker.ts';
+import { startLogger } from './logger.ts';
+import { Service } from './service-protocol.ts';
+import { serviceListener, type ServiceKind } from './service-listener.ts';
+
+/** The handles of a running system. */
+export interface System {
+  readonly actor: Actor;
+  readonly config: Ref;
+  readonly log: Ref;
+  /** The config dataspace entity itself (for inspection). */
+  readonly configSpace: Dataspace;
+}
+
+/** What to start. */
+export interface SystemOptions {
+  /** Config paths to watch (`-c`), each as `<run-service <config-watcher PATH ENV>>`. */
+  readonly configPaths?: readonly string[];
+  /** Where log lines go (default stderr). */
+  readonly writeLog?: (line: string) => void;
+  /** More service kinds (daemons, listeners) given the config and log refs. */
+  readonly services?: (config: Ref, log: Ref) => ServiceKind[];
+  /** Called in the boot turn, with everything in place. */
+  readonly onBoot?: (t: Turn, system: System) => void;
+}
+
+/** The environment scripts get: `{config: #:…, log: #:…}` and any extras. */
+export function scriptEnvironment(config: Ref, log: Ref): Dictionary<Ref> {
+  const env = new Dictionary<Ref>();
+  env.set(sym('config'), new Embedded<Ref>(config));
+  env.set(sym('log'), new Embedded<Ref>(log));
+  return env;
+}
+
+/** The record naming a config watcher service. */
+export function configWatcherName(path: string, env: Dictionary<Ref>): Assertion {
+  return new Record<Ref>(sym('config-watcher'), [path, env]);
+}
+
+/** Boots the system actor; its refs are usable at once, its services start in its first turn. */
+export function startSystem(options: SystemOptions = {}): System {
+  const configSpace = new Dataspace('config');
+  const actor = new Actor('syndicate-server');
+  const config: Ref = { relay: actor.root, target: configSpace };
+  const log: Ref = { relay: actor.root, target: new Dataspace('log') };
+  const system: System = { actor, config, log, configSpace };
+  actor.root.turn((t) => {
+    startLogger(t, log, options.writeLog);
+    trackDependencies(t, config);
+    for (const kind of [configWatcherService(config), ...(options.services?.(config, log) ?? [])]) {
+      serviceListener(t, config, kind);
+    }
+    for (const p of options.configPaths ?? []) {
+      t.assert(config, Service.run(configWatcherName(p, scriptEnvironment(config, log))));
+    }
+    options.onBoot?.(t, system);
+  });
+  return system;
+}

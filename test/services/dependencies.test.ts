@@ -1,0 +1,69 @@
+// require-service, depends-on and run-service (spec §4.2), and the supervisor (§4.4).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse } from '../../src/preserves/index.ts';
+import { P, type Assertion } from '../../src/bus/index.ts';
+import { Service } from '../../src/services/service-protocol.ts';
+import type { ServiceKind } from '../../src/services/service-listener.ts';
+import { has, lacks, testSystem } from './service-harness.ts';
+
+const v = (s: string) => parse(s) as Assertion;
+
+test('depends-on gates run-service, pulls in the dependee, and tears down on loss', async () => {
+  const s = await testSystem();
+  let dep = 0;
+  await s.act((t) => {
+    t.assert(s.system.config, v('<require-service <app>>'));
+    t.assert(s.system.config, v('<depends-on <app> <service-state <db> ready>>'));
+  });
+  await s.until(has('<require-service <db>>'), 'db required');
+  assert.ok(!s.contents().includes('<run-service <app>>'), 'app waits for db');
+  assert.ok(s.contents().includes('<run-service <db>>'));
+  await s.act((t) => void (dep = t.assert(s.system.config, v('<service-state <db> ready>'))));
+  await s.until(has('<run-service <app>>'), 'app runs');
+  await s.act((t) => t.retract(dep));
+  await s.until(lacks('<run-service <app>>'), 'app torn down');
+  await s.act((t) => void t.assert(s.system.config, v('<service-state <db> ready>')));
+  await s.until(has('<run-service <app>>'), 'app runs again');
+  await s.stop();
+});
+
+test('retracting require-service cascades to no-longer-required dependees', async () => {
+  const s = await testSystem();
+  let req = 0;
+  await s.act((t) => {
+    req = t.assert(s.system.config, v('<require-service <a>>'));
+    t.assert(s.system.config, v('<depends-on <a> <service-state <b> up>>'));
+  });
+  await s.until(has('<run-service <b>>'));
+  await s.act((t) => t.retract(req));
+  await s.until((c) => !c.includes('<run-service <b>>') && !c.includes('<require-service <b>>'), 'cascade');
+  await s.stop();
+});
+
+test('supervisor: started, failed and restarted after a crash; complete under on-error; restart-service', async () => {
+  let boots = 0;
+  const flaky: ServiceKind = {
+    kind: 'flaky', pattern: P.bind(P.rec('flaky', P.bind())), policy: 'on-error',
+    boot(t, _name, [, mode]) {
+      boots++;
+      if (mode === Symbol.for('crash-once') && boots === 1) throw new Error('first boot fails');
+      if (mode === Symbol.for('finish')) t.stopActor();
+    },
+  };
+  const s = await testSystem({ services: () => [flaky] });
+  const name = v('<flaky crash-once>');
+  await s.act((t) => void t.assert(s.system.config, Service.run(name)));
+  await s.until(has('<service-state <flaky crash-once> started>'));
+  assert.equal(boots >= 1, true);
+  await s.until(() => boots === 2, 'restart after crash');
+  await s.until(has('<service-state <flaky crash-once> started>'));
+
+  await s.act((t) => void t.assert(s.system.config, Service.run(v('<flaky finish>'))));
+  await s.until(has('<service-state <flaky finish> complete>'), 'clean end under on-error is complete');
+
+  const before = boots;
+  await s.act((t) => t.message(s.system.config, Service.restart(name)));
+  await s.until(() => boots === before + 1, 'restart-service restarts');
+  await s.stop();
+});
