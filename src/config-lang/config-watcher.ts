@@ -1,6 +1,7 @@
 // The config watcher (spec §2): loads every script under a path in one turn, then follows
 // changes with chokidar. A changed file's new version starts before the old one stops, in one
 // turn, so assertions present in both never flicker.
+import { statSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
@@ -9,7 +10,7 @@ import type { Environment } from './environment.ts';
 import { startScript } from './evaluator.ts';
 import type { ScriptRuntimeError } from './runtime-error.ts';
 import { isScriptName, listScripts } from './script-files.ts';
-import { type LoadedScript, loadScriptFile, scriptDir } from './script-file.ts';
+import { type LoadedScript, loadScriptFile, loadScriptFileSync, scriptDir } from './script-file.ts';
 
 /**
  * Quiet time before file events are applied, so that a rename (unlink + add) lands in one turn.
@@ -79,20 +80,36 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
     for (const f of retire) t.stop(f);
   };
 
+  /** mtime and size of each file when last loaded ('' = absent). */
+  const seen = new Map<string, string>();
+  const signature = (p: string): string => {
+    try {
+      const st = statSync(p);
+      return st.mtimeMs + ':' + st.size;
+    } catch {
+      return '';
+    }
+  };
+
   const initial = async (): Promise<void> => {
     const top = await realpath(root);
     const isDir = (await stat(top)).isDirectory();
-    if (options.watch !== false) {
-      const w = (watcher = startWatching(top, isDir));
-      // Changes made after `ready` is asserted must not be missed: wait for chokidar's own scan.
-      await new Promise<void>((resolve) => w.once('ready', () => resolve()));
-    }
+    // chokidar's own scan is slow on big trees, so it runs alongside ours; once it is ready,
+    // anything that changed in between is found by comparing file signatures.
+    const w = options.watch === false ? null : (watcher = startWatching(top, isDir));
     const files = await listScripts(top);
-    const loads = await Promise.all(files.map(async (f) => [f, await loadScriptFile(f)] as [string, LoadedScript]));
+    const loads = files.map((f): [string, LoadedScript] => {
+      seen.set(f, signature(f));
+      return [f, loadScriptFileSync(f)];
+    });
     facet.turn((t) => {
       apply(t, loads);
       options.onReady?.(t);
     });
+    if (w === null) return;
+    await new Promise<void>((resolve) => w.once('ready', () => resolve()));
+    const now = new Set(await listScripts(top).catch(() => []));
+    for (const f of new Set([...now, ...files])) if (signature(f) !== seen.get(f)) changed(f);
   };
 
   let pending = new Set<string>();
@@ -116,7 +133,6 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
   };
   // chokidar can swallow a write that follows another within its throttle window; a second
   // look at each changed file shortly after catches those.
-  const seen = new Map<string, string>();
   const recheck = (paths: readonly string[]): void => {
     const t = setTimeout(() => {
       for (const p of paths) {
