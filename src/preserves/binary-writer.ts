@@ -85,7 +85,8 @@ export class BinaryWriter<T = unknown> {
     let ascii = true;
     for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) { ascii = false; break; }
     if (ascii) {
-      this.ensure(n + 6);
+      // Room for tag, length and bytes up front: `varint` must not reallocate under us.
+      this.ensure(n + 11);
       const b = this.buf;
       b[this.pos++] = tag;
       this.varint(n);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  BinaryReader, DecodeError, EncodeError, decode, decodeAll, encode, is, parse, record, Double, Bytes,
+  BinaryReader, BinaryWriter, DecodeError, EncodeError, decode, decodeAll, encode, is, parse, record, Double, Bytes,
 } from '../../src/preserves/index.ts';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
@@ -60,4 +60,14 @@ test('byte strings and NaN payloads survive a round trip', () => {
   const nan = decode(hex('87 08 7ff8 0000 0000 0123'));
   assert.equal(toHex(encode(nan)), '87087ff8000000000123');
   assert.ok(is(decode(encode(new Bytes([0, 255]))), new Bytes([0, 255])));
+});
+
+test('short strings and symbols written across a buffer boundary stay intact', () => {
+  // Regression: the ASCII fast path kept a stale buffer when the length varint grew it.
+  for (let pad = 0; pad < 300; pad++) {
+    const v = ['x'.repeat(pad), Symbol.for('ab'), 'cd', Symbol.for('e')];
+    const w = new BinaryWriter({}, 64);
+    w.write(v as never);
+    assert.deepEqual(decode(w.contents()), v, `pad ${pad}`);
+  }
 });
