@@ -260,6 +260,7 @@ export class Turn {
   /** Every retraction made by this turn, in case the turn fails and they must be redone. */
   private retracted: Outbound[] | null = null;
   private done = false;
+  private commitHooks: (() => void)[] | null = null;
 
   /** @internal */
   constructor(facet: Facet) {
@@ -406,6 +407,14 @@ export class Turn {
    */
   onRelease(cleanup: () => void): void {
     this.activeFacet.addCleanup(cleanup);
+  }
+
+  /**
+   * Runs `f` once this turn has committed (never if it fails): how a relay sends, as one packet,
+   * everything a turn addressed to the peer.
+   */
+  onCommit(f: () => void): void {
+    (this.commitHooks ??= []).push(f);
   }
 
   /** Keeps the active facet from being reaped as inert; returns the release function. */
@@ -570,6 +579,15 @@ export class Turn {
       for (const [actor, q] of qs) schedule(() => deliver(actor, q));
     }
     if (this.spawned !== null) for (const [a, boot] of this.spawned) schedule(() => a.root.runTurn(boot));
+    if (this.commitHooks !== null) {
+      for (const f of this.commitHooks) {
+        try {
+          f();
+        } catch (e) {
+          log({ level: 'error', actor: this.actor.name, message: 'commit hook failed', error: e });
+        }
+      }
+    }
   }
 
   /** @internal The turn threw: drop its effects and end the actor in a fresh turn. */
