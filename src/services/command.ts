@@ -1,0 +1,25 @@
+/** A command line as daemon specs write it: a shell string or a program with its arguments. */
+export type Command =
+  | { readonly kind: 'shell'; readonly script: string }
+  | { readonly kind: 'exec'; readonly argv: readonly [string, ...string[]] };
+
+/** The program a command runs, for error messages: `sh` for shell commands. */
+export function commandProgram(cmd: Command): string {
+  return cmd.kind === 'shell' ? 'sh' : cmd.argv[0];
+}
+
+/**
+ * The file and arguments to exec for a command. `extraArgs` are appended; for a shell command
+ * they become `$1`, `$2`… (with `$0` set to `name`), which is how `finish` gets the exit status.
+ */
+export function execArgs(cmd: Command, extraArgs: readonly string[] = [], name = 'sh'): [string, string[]] {
+  if (cmd.kind === 'shell') {
+    return ['sh', extraArgs.length > 0 ? ['-c', cmd.script, name, ...extraArgs] : ['-c', cmd.script]];
+  }
+  return [cmd.argv[0], [...cmd.argv.slice(1), ...extraArgs]];
+}
+
+/** A short human-readable rendering of a command, for logs. */
+export function showCommand(cmd: Command): string {
+  return cmd.kind === 'shell' ? JSON.stringify(cmd.script) : JSON.stringify(cmd.argv);
+}

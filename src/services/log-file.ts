@@ -1,0 +1,155 @@
+// A per-service log directory in the manner of svlogd / s6-log: `current` receives lines,
+// and when it would grow past the size limit it becomes `current.1` (older ones shift up to
+// `current.N`, the oldest beyond the limit is deleted). Lines are timestamped and tagged.
+import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { OutputLine } from './line-splitter.ts';
+
+/** The name of the file being written; rotated files are `current.1` (newest) … `current.N`. */
+export const CURRENT_LOG = 'current';
+
+/** Limits of one service's log directory: the spec keys `logMaxSize` and `logFiles`. */
+export interface LogFileOptions {
+  /** Rotate before `current` would exceed this many bytes (a single longer line still goes in whole). */
+  readonly maxSize: number;
+  /** How many rotated files to keep besides `current` (0: rotation discards the old lines). */
+  readonly files: number;
+  /** Write and rotation errors (disk full…) are reported here, never thrown at the writer. */
+  readonly onError?: (e: Error) => void;
+}
+
+/** Formats one log line: `ISO-TIMESTAMP STREAM TEXT\n`, the output's own trailing newline dropped. */
+export function formatLogLine(at: Date, stream: string, line: OutputLine): Buffer {
+  const prefix = `${at.toISOString()} ${stream} `;
+  if (typeof line === 'string') {
+    const text = line.endsWith('\n') ? line.slice(0, -1) : line;
+    // One entry per line, always: an embedded newline would forge a second entry.
+    return Buffer.from(prefix + text.replaceAll('\n', '\\n') + '\n', 'utf8');
+  }
+  const body = line.length > 0 && line[line.length - 1] === 0x0a ? line.subarray(0, -1) : line;
+  return Buffer.concat([Buffer.from(prefix, 'utf8'), Buffer.from(body), Buffer.from('\n')]);
+}
+
+/** An open log directory. Writes are queued and applied in order; `flush()` waits for them. */
+export class LogFile {
+  readonly dir: string;
+  private readonly options: LogFileOptions;
+  private handle: FileHandle;
+  private size: number;
+  private queue: Buffer[] = [];
+  private pumping: Promise<void> | null = null;
+  private closed = false;
+
+  private constructor(dir: string, options: LogFileOptions, handle: FileHandle, size: number) {
+    this.dir = dir;
+    this.options = options;
+    this.handle = handle;
+    this.size = size;
+  }
+
+  /** Opens (creating if needed) the log directory `dir`, appending to an existing `current`. */
+  static async open(dir: string, options: LogFileOptions): Promise<LogFile> {
+    await mkdir(dir, { recursive: true });
+    const file = path.join(dir, CURRENT_LOG);
+    const handle = await open(file, 'a');
+    const size = (await handle.stat()).size;
+    return new LogFile(dir, options, handle, size);
+  }
+
+  /** Appends one output line of `stream`, stamped with `at`. Never throws; see `onError`. */
+  write(stream: string, line: OutputLine, at: Date = new Date()): void {
+    if (this.closed) return;
+    this.queue.push(formatLogLine(at, stream, line));
+    this.pumping ??= this.pump().finally(() => { this.pumping = null; });
+  }
+
+  /** Resolves once every line written so far is in the file. */
+  async flush(): Promise<void> {
+    while (this.pumping !== null) await this.pumping;
+  }
+
+  /** Flushes and closes; later writes are dropped. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    await this.handle.close();
+  }
+
+  private async pump(): Promise<void> {
+    while (this.queue.length > 0) {
+      const entries = this.queue;
+      this.queue = [];
+      let batch: Buffer[] = [];
+      let batchSize = 0;
+      try {
+        for (const e of entries) {
+          if (this.size + batchSize > 0 && this.size + batchSize + e.length > this.options.maxSize) {
+            await this.append(batch, batchSize);
+            batch = [];
+            batchSize = 0;
+            await this.rotate();
+          }
+          batch.push(e);
+          batchSize += e.length;
+        }
+        await this.append(batch, batchSize);
+      } catch (e) {
+        this.options.onError?.(e instanceof Error ? e : new Error(String(e)));
+      }
+    }
+  }
+
+  private async append(batch: Buffer[], batchSize: number): Promise<void> {
+    if (batchSize === 0) return;
+    await this.handle.write(Buffer.concat(batch, batchSize));
+    this.size += batchSize;
+  }
+
+  private async rotate(): Promise<void> {
+    await this.handle.close();
+    const keep = this.options.files;
+    // Delete what would fall off the end, including leftovers from a larger earlier `logFiles`.
+    for (const n of await rotatedNumbers(this.dir)) {
+      if (n >= keep) await rm(path.join(this.dir, `${CURRENT_LOG}.${n}`), { force: true });
+    }
+    for (let n = keep - 1; n >= 1; n--) {
+      await rename(path.join(this.dir, `${CURRENT_LOG}.${n}`), path.join(this.dir, `${CURRENT_LOG}.${n + 1}`))
+        .catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
+    }
+    const current = path.join(this.dir, CURRENT_LOG);
+    if (keep > 0) await rename(current, path.join(this.dir, `${CURRENT_LOG}.1`));
+    else await rm(current, { force: true });
+    this.handle = await open(current, 'a');
+    this.size = 0;
+  }
+}
+
+/** The numbers N of the `current.N` files in `dir`, ascending (newest first). */
+async function rotatedNumbers(dir: string): Promise<number[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const prefix = CURRENT_LOG + '.';
+  return names
+    .filter((n) => n.startsWith(prefix) && /^[1-9][0-9]*$/.test(n.slice(prefix.length)))
+    .map((n) => Number(n.slice(prefix.length)))
+    .sort((a, b) => a - b);
+}
+
+/**
+ * The last `n` lines of a service's log, oldest first, reading `current` and then as many
+ * rotated files as needed (for `syndicate-ctl logs -n N`). An absent directory gives [].
+ */
+export async function readLastLines(dir: string, n: number): Promise<string[]> {
+  if (n <= 0) return [];
+  const files = [CURRENT_LOG, ...(await rotatedNumbers(dir)).map((k) => `${CURRENT_LOG}.${k}`)];
+  let lines: string[] = [];
+  for (const f of files) {
+    const p = path.join(dir, f);
+    if (!(await stat(p).then((s) => s.isFile(), () => false))) continue;
+    const text = await readFile(p, 'utf8');
+    const own = text.split('\n');
+    if (own[own.length - 1] === '') own.pop();
+    lines = own.concat(lines);
+    if (lines.length >= n) break;
+  }
+  return lines.slice(Math.max(0, lines.length - n));
+}
