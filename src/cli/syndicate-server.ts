@@ -9,11 +9,18 @@ export interface ServerOptions {
   configPaths: string[];
   check: string[] | null;
   banner: boolean;
+  /** `--root DIR`: absolute paths of the configuration resolve under DIR; its bin folders come first on PATH. */
+  rootDir: string | null;
+  /** `--state DIR`: runtime state (logs, sockets); a fresh temporary folder by default. */
+  stateDir: string | null;
 }
 
 const USAGE = `usage: syndicate-server [-c|--config PATH]... [--no-banner]
        syndicate-server --check PATH...
   -c, --config PATH   watch PATH (a .pr file or a folder of them) as configuration; repeatable
+  --root DIR          resolve absolute paths of the configuration under DIR, and put DIR's
+                      bin folders first on PATH (run the shipped tree without being PID 1)
+  --state DIR         where runtime state (service logs, sockets) goes; default: a new temp folder
   --check PATH...     parse and validate scripts without running them; exit 1 on any error
   --no-banner         do not print the start-up banner`;
 
@@ -22,7 +29,7 @@ export class UsageError extends Error {}
 
 /** Parses the command line. */
 export function parseServerArgs(argv: readonly string[]): ServerOptions {
-  const o: ServerOptions = { configPaths: [], check: null, banner: true };
+  const o: ServerOptions = { configPaths: [], check: null, banner: true, rootDir: null, stateDir: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.startsWith('--') ? a.split(/=(.*)/s, 2) : [a, undefined];
@@ -34,6 +41,8 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
     switch (flag) {
       case '-c': case '--config': o.configPaths.push(value()); break;
       case '--no-banner': o.banner = false; break;
+      case '--root': o.rootDir = path.resolve(value()); break;
+      case '--state': o.stateDir = path.resolve(value()); break;
       case '--check': o.check = argv.slice(i + 1); i = argv.length; break;
       case '-h': case '--help': throw new UsageError('');
       default: throw new UsageError(`unknown argument ${a}`);
@@ -45,7 +54,13 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
 
 /** Starts the server; returns the system and a function that stops it cleanly. */
 export function startServer(o: ServerOptions, extra: Partial<SystemOptions> = {}): { system: System; stop: () => Promise<void> } {
-  const system = startSystem({ ...extra, configPaths: o.configPaths.map((p) => path.resolve(p)) });
+  if (o.rootDir !== null) {
+    const bins = ['usr/local/sbin', 'usr/local/bin', 'usr/sbin', 'usr/bin', 'sbin', 'bin'].map((b) => path.join(o.rootDir!, b));
+    process.env.PATH = [...bins, process.env.PATH ?? ''].join(path.delimiter);
+  }
+  // With --root, absolute -c paths name places in the root; relative ones are the caller's.
+  const configPaths = o.configPaths.map((p) => (o.rootDir !== null && path.isAbsolute(p) ? p : path.resolve(p)));
+  const system = startSystem({ ...extra, configPaths, rootDir: o.rootDir ?? undefined });
   const stop = async (): Promise<void> => {
     system.actor.root.turn((t) => t.stopActor());
     await settle();

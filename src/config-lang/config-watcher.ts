@@ -21,6 +21,9 @@ const DEBOUNCE_MS = 5;
 /** When to look again at files just loaded, in case a later write raised no event. */
 const RECHECK_MS = 150;
 
+/** How often a missing config path is looked for. */
+const MISSING_POLL_MS = 1000;
+
 /** How a watcher reports what goes wrong in scripts (default: the bus log hook). */
 export type ErrorReporter = (message: string) => void;
 
@@ -56,6 +59,7 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
   // no script running.
   t.preventInertCheck();
 
+  let onReady: (t: Turn) => void = () => {};
   const reportScript = (loaded: LoadedScript): void => {
     if (loaded.kind === 'ok') return;
     for (const e of loaded.errors) report(e.pos ? e.message : `${loaded.path}: ${e.message}`);
@@ -104,7 +108,7 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
     });
     facet.turn((t) => {
       apply(t, loads);
-      options.onReady?.(t);
+      onReady(t);
     });
     if (w === null) return;
     await new Promise<void>((resolve) => w.once('ready', () => resolve()));
@@ -167,10 +171,38 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
     return w;
   };
 
-  initial().catch((e: unknown) => {
-    report(`${root}: ${(e as Error).message}`);
-    facet.turn(() => {
-      throw new Error(`config watcher cannot read ${root}: ${(e as Error).message}`);
+  let announced = false;
+  const announceReady = (t: Turn): void => {
+    if (announced) return;
+    announced = true;
+    options.onReady?.(t);
+  };
+  onReady = announceReady;
+
+  const begin = (): void => {
+    initial().catch((e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !announced) {
+        // An optional config folder that does not exist (yet) is an empty configuration: the
+        // watcher is ready, and loads the folder when it appears (the reference fails instead).
+        report(`${root}: does not exist (yet); watching for it`);
+        facet.turn(announceReady);
+        const poll = setInterval(() => {
+          if (closed) {
+            clearInterval(poll);
+            return;
+          }
+          void stat(root).then(() => {
+            clearInterval(poll);
+            if (!closed) begin();
+          }, () => {});
+        }, MISSING_POLL_MS);
+        return;
+      }
+      report(`${root}: ${(e as Error).message}`);
+      facet.turn(() => {
+        throw new Error(`config watcher cannot read ${root}: ${(e as Error).message}`);
+      });
     });
-  });
+  };
+  begin();
 }

@@ -7,8 +7,11 @@ import { envFromDictionary } from '../config-lang/environment.ts';
 import { Service } from './service-protocol.ts';
 import type { ServiceKind } from './service-listener.ts';
 
-/** The config-watcher service kind, publishing its states into `config`. */
-export function configWatcherService(config: Ref): ServiceKind {
+/**
+ * The config-watcher service kind, publishing its states into `config`; `resolvePath` maps the
+ * path named in the service record to the one watched (`--root`).
+ */
+export function configWatcherService(config: Ref, resolvePath: (p: string) => string = (p) => p): ServiceKind {
   return {
     kind: 'config-watcher',
     pattern: P.bind(P.rec('config-watcher', P.bind(), P.bind())),
@@ -18,7 +21,7 @@ export function configWatcherService(config: Ref): ServiceKind {
       const e = peel(env);
       if (typeof p !== 'string') throw new Error('config-watcher: PATH must be a string');
       if (!(e instanceof Dictionary)) throw new Error('config-watcher: ENV must be a dictionary');
-      startConfigWatcher(t, p, envFromDictionary(e as Dictionary<Ref>), {
+      startConfigWatcher(t, resolvePath(p), envFromDictionary(e as Dictionary<Ref>), {
         onReady: (t) => void t.assert(config, Service.state(name, 'ready')),
       });
     },

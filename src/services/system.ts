@@ -1,5 +1,6 @@
 // The system the server runs (spec §0): config and log dataspaces, the logger, the dependency
 // tracker and the built-in service listeners, all in one top-level actor.
+import path from 'node:path';
 import { Embedded, Dictionary, Record, sym } from '../preserves/index.ts';
 import { Actor, Dataspace, type Assertion, type Ref, type Turn } from '../bus/index.ts';
 import { configWatcherService } from './config-watcher-service.ts';
@@ -25,6 +26,8 @@ export interface SystemOptions {
   readonly writeLog?: (line: string) => void;
   /** More service kinds (daemons, listeners) given the config and log refs. */
   readonly services?: (config: Ref, log: Ref) => ServiceKind[];
+  /** A root prefix under which absolute paths of the configuration resolve (`--root`). */
+  readonly rootDir?: string;
   /** Called in the boot turn, with everything in place. */
   readonly onBoot?: (t: Turn, system: System) => void;
 }
@@ -35,6 +38,11 @@ export function scriptEnvironment(config: Ref, log: Ref): Dictionary<Ref> {
   env.set(sym('config'), new Embedded<Ref>(config));
   env.set(sym('log'), new Embedded<Ref>(log));
   return env;
+}
+
+/** An absolute path moved under `rootDir` (when given); relative paths are left alone. */
+export function underRoot(rootDir: string | undefined, p: string): string {
+  return rootDir === undefined || !path.isAbsolute(p) ? p : path.join(rootDir, p);
 }
 
 /** The record naming a config watcher service. */
@@ -52,7 +60,7 @@ export function startSystem(options: SystemOptions = {}): System {
   actor.root.turn((t) => {
     startLogger(t, log, options.writeLog);
     trackDependencies(t, config);
-    for (const kind of [configWatcherService(config), ...(options.services?.(config, log) ?? [])]) {
+    for (const kind of [configWatcherService(config, (p) => underRoot(options.rootDir, p)), ...(options.services?.(config, log) ?? [])]) {
       serviceListener(t, config, kind);
     }
     for (const p of options.configPaths ?? []) {

@@ -115,3 +115,29 @@ test('a broken file never disturbs what other files started', async () => {
   assert.deepEqual(w.facts(), ['<fact good>']);
   await w.stop();
 });
+
+test('a missing folder is an empty configuration that loads once it appears', async () => {
+  const parent = await mkdtemp(path.join(tmpdir(), 'watch-missing-'));
+  const dir = path.join(parent, 'later');
+  const space = new Dataspace('config');
+  const errors: string[] = [];
+  let ready!: () => void;
+  const isReady = new Promise<void>((r) => (ready = r));
+  let arrived!: () => void;
+  const hasArrived = new Promise<void>((r) => (arrived = r));
+  const actor = Actor.boot('missing-test', (t) => {
+    const config: Ref = t.ref(space);
+    t.observe(config, P.rec('fact', P.bind()), { added: () => arrived() });
+    t.facet((t) => startConfigWatcher(t, dir, new Map([['config', new Embedded<Ref>(config)]]), {
+      onReady: () => ready(), report: (m) => void errors.push(m),
+    }));
+  });
+  await isReady;
+  assert.match(errors[0], /does not exist/);
+  await mkdir(dir);
+  await writeFile(path.join(dir, 'a.pr'), '<fact appeared>');
+  await hasArrived;
+  actor.root.turn((t) => t.stopActor());
+  await settle();
+  await rm(parent, { recursive: true, force: true });
+});
