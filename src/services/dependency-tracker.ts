@@ -1,5 +1,6 @@
 // The dependency tracker (spec §4.2): turns `<require-service X>` plus `<depends-on X D>` into
-// `<run-service X>` while every D holds, requiring each dependee in turn.
+// `<run-service X>` while every D holds, requiring each dependee in turn. Beyond the reference,
+// `<service-hold X>` holds X down (an operator's `syndicate-ctl stop`).
 import { P, log, type Ref, type Turn } from '../bus/index.ts';
 import { Service, ServicePattern, parseServiceState } from './service-protocol.ts';
 
@@ -18,6 +19,11 @@ export function trackDependencies(t: Turn, config: Ref): void {
         obstacles.value--;
         t.onStop(() => void obstacles.value++);
       });
+    });
+    // `<service-hold X>` (syndicate-ctl stop) keeps X from running while it is asserted.
+    t.during(config, ServicePattern.hold(P.lit(name)), (t) => {
+      obstacles.value++;
+      t.onStop(() => void obstacles.value--);
     });
     t.sync(config, () => void obstacles.value--);
     t.assertDataflow(config, () => (obstacles.value === 0 ? Service.run(name) : undefined));

@@ -3,6 +3,7 @@ import { Record, peel, sym } from '../preserves/index.ts';
 import { P, type Assertion, type Pattern, type Ref } from '../bus/index.ts';
 
 const $require = sym('require-service'), $run = sym('run-service'), $dependsOn = sym('depends-on');
+const $hold = sym('service-hold');
 const $state = sym('service-state'), $object = sym('service-object'), $restart = sym('restart-service');
 
 /** The states the server itself publishes; scripts may publish others. */
@@ -23,6 +24,8 @@ export const Service = {
   object: (name: Assertion, value: Assertion): Assertion => new Record<Ref>($object, [name, value]),
   /** `<restart-service NAME>` (a message). */
   restart: (name: Assertion): Assertion => new Record<Ref>($restart, [name]),
+  /** `<service-hold NAME>`: keep NAME from running, even if required (our extension). */
+  hold: (name: Assertion): Assertion => new Record<Ref>($hold, [name]),
 };
 
 /** Patterns over service records (for subscriptions). */
@@ -33,6 +36,7 @@ export const ServicePattern = {
   state: (name: Pattern, state: Pattern): Pattern => P.rec($state, name, state),
   object: (name: Pattern, value: Pattern): Pattern => P.rec($object, name, value),
   restart: (name: Pattern): Pattern => P.rec($restart, name),
+  hold: (name: Pattern): Pattern => P.rec($hold, name),
 };
 
 /** The service named by a `<service-state NAME STATE>` record, or undefined for anything else. */

@@ -6,6 +6,7 @@ import { Actor, Dataspace, type Assertion, type Ref, type Turn } from '../bus/in
 import { configWatcherService } from './config-watcher-service.ts';
 import { trackDependencies } from './dependency-tracker.ts';
 import { startLogger } from './logger.ts';
+import { startStateClock } from './state-clock.ts';
 import { Service } from './service-protocol.ts';
 import { serviceListener, type ServiceKind } from './service-listener.ts';
 
@@ -60,6 +61,7 @@ export function startSystem(options: SystemOptions = {}): System {
   actor.root.turn((t) => {
     startLogger(t, log, options.writeLog);
     trackDependencies(t, config);
+    startStateClock(t, config);
     for (const kind of [configWatcherService(config, (p) => underRoot(options.rootDir, p)), ...(options.services?.(config, log) ?? [])]) {
       serviceListener(t, config, kind);
     }

@@ -67,3 +67,24 @@ test('supervisor: started, failed and restarted after a crash; complete under on
   await s.until(() => boots === before + 1, 'restart-service restarts');
   await s.stop();
 });
+
+test('service-hold keeps a required service from running until released', async () => {
+  const s = await testSystem();
+  let hold = 0;
+  await s.act((t) => {
+    t.assert(s.system.config, v('<require-service <held>>'));
+    hold = t.assert(s.system.config, v('<service-hold <held>>'));
+  });
+  await s.until(has('<require-service <held>>'));
+  assert.ok(!s.contents().includes('<run-service <held>>'));
+  await s.act((t) => t.retract(hold));
+  await s.until(has('<run-service <held>>'), 'released');
+  await s.stop();
+});
+
+test('the state clock records when each state appeared', async () => {
+  const s = await testSystem();
+  await s.act((t) => void t.assert(s.system.config, v('<service-state <x> ready>')));
+  await s.until((c) => c.some((l) => /^<service-state-since <x> ready "\d{4}-/.test(l)), 'since record');
+  await s.stop();
+});
