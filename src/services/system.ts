@@ -7,6 +7,9 @@ import { configWatcherService } from './config-watcher-service.ts';
 import { trackDependencies } from './dependency-tracker.ts';
 import { startLogger } from './logger.ts';
 import { startStateClock } from './state-clock.ts';
+import { startControlStore } from './control-store.ts';
+import { startConfigWatcher } from '../config-lang/config-watcher.ts';
+import { envFromDictionary } from '../config-lang/environment.ts';
 import { Service } from './service-protocol.ts';
 import { serviceListener, type ServiceKind } from './service-listener.ts';
 
@@ -29,6 +32,8 @@ export interface SystemOptions {
   readonly services?: (config: Ref, log: Ref) => ServiceKind[];
   /** A root prefix under which absolute paths of the configuration resolve (`--root`). */
   readonly rootDir?: string;
+  /** Where operator assertions (syndicate-ctl start/stop/assert) are kept and watched from. */
+  readonly controlDir?: string;
   /** Called in the boot turn, with everything in place. */
   readonly onBoot?: (t: Turn, system: System) => void;
 }
@@ -64,6 +69,12 @@ export function startSystem(options: SystemOptions = {}): System {
     startStateClock(t, config);
     for (const kind of [configWatcherService(config, (p) => underRoot(options.rootDir, p)), ...(options.services?.(config, log) ?? [])]) {
       serviceListener(t, config, kind);
+    }
+    if (options.controlDir !== undefined) {
+      // Watched directly, not as a service: it is the bus's own state, never under --root.
+      const dir = options.controlDir;
+      startControlStore(t, config, dir);
+      t.facet((t) => startConfigWatcher(t, dir, envFromDictionary(scriptEnvironment(config, log))));
     }
     for (const p of options.configPaths ?? []) {
       t.assert(config, Service.run(configWatcherName(p, scriptEnvironment(config, log))));

@@ -88,3 +88,17 @@ test('the state clock records when each state appeared', async () => {
   await s.until((c) => c.some((l) => /^<service-state-since <x> ready "\d{4}-/.test(l)), 'since record');
   await s.stop();
 });
+
+test('kept operator assertions live in files the bus watches, and go when withdrawn', async () => {
+  const { mkdtemp } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const { persist, unpersist } = await import('../../src/services/control-store.ts');
+  const dir = await mkdtemp(path.join(tmpdir(), 'ctl-store-'));
+  const s = await testSystem({ controlDir: dir });
+  await s.act((t) => t.message(s.system.config, persist(v('<require-service <kept $odd>>'))));
+  await s.until(has('<require-service <kept $odd>>'), 'kept assertion appears');
+  await s.act((t) => t.message(s.system.config, unpersist(v('<require-service <kept $odd>>'))));
+  await s.until(lacks('<require-service <kept $odd>>'), 'kept assertion withdrawn');
+  await s.stop();
+});
