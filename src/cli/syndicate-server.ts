@@ -2,6 +2,8 @@
 import path from 'node:path';
 import { settle } from '../bus/index.ts';
 import { checkPaths } from '../config-lang/check.ts';
+import { daemonService } from '../services/daemon-service.ts';
+import { shutdownSystem } from '../services/shutdown.ts';
 import { startSystem, type System, type SystemOptions } from '../services/system.ts';
 
 /** What the command line asked for. */
@@ -60,9 +62,13 @@ export function startServer(o: ServerOptions, extra: Partial<SystemOptions> = {}
   }
   // With --root, absolute -c paths name places in the root; relative ones are the caller's.
   const configPaths = o.configPaths.map((p) => (o.rootDir !== null && path.isAbsolute(p) ? p : path.resolve(p)));
-  const system = startSystem({ ...extra, configPaths, rootDir: o.rootDir ?? undefined });
+  const daemons = o.stateDir !== null ? { logDir: path.join(o.stateDir, 'log'), runtimeDir: o.stateDir } : {};
+  const system = startSystem({
+    services: (config, log) => [daemonService(config, log, daemons)],
+    ...extra, configPaths, rootDir: o.rootDir ?? undefined,
+  });
   const stop = async (): Promise<void> => {
-    system.actor.root.turn((t) => t.stopActor());
+    await shutdownSystem(system); // dependents first, each with its stop grace; no process survives
     await settle();
   };
   return { system, stop };

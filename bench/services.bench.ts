@@ -1,0 +1,176 @@
+// Services: crash-to-respawn at restartDelay 0 (against raw child_process.spawn spawn-to-exit
+// of the same program), 1 000 milestone-style services to `up`, 200 process daemons to ready
+// (against 200 raw spawns), and resident memory with 100 sleeping daemons.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Dictionary, parse } from '../src/preserves/index.ts';
+import { P, settle, type Assertion, type Turn } from '../src/bus/index.ts';
+import { daemonService } from '../src/services/daemon-service.ts';
+import { Service, ServicePattern } from '../src/services/service-protocol.ts';
+import { shutdownSystem } from '../src/services/shutdown.ts';
+import { startSystem, type System } from '../src/services/system.ts';
+import { figure, report, type Figure } from './report.ts';
+
+const RESPAWNS = 300;
+const MILESTONES = 1000;
+const PROCESSES = 200;
+const SLEEPERS = 100;
+
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+const v = (s: string) => parse(s) as Assertion;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))];
+
+function system(onBoot?: (t: Turn, s: System) => void): System {
+  return startSystem({ writeLog: () => {}, services: (config, log) => [daemonService(config, log)], onBoot });
+}
+
+function act(s: System, f: (t: Turn) => void): void {
+  s.actor.root.turn(f);
+}
+
+/** Raw spawn-to-exit of `prog`, sequentially, in ms. */
+async function rawSpawnToExit(prog: string, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = now();
+    await new Promise<void>((resolve, reject) => {
+      const c = spawn(prog, [], { stdio: ['ignore', 'pipe', 'pipe'] });
+      c.once('error', reject);
+      c.once('exit', () => resolve());
+    });
+    out.push(now() - t0);
+  }
+  return out;
+}
+
+/** A daemon `false` with restartDelay 0: the time between consecutive exits is one crash → respawn → crash. */
+async function respawnCycles(n: number): Promise<number[]> {
+  const exits: number[] = [];
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const s = system((t, s) => {
+    t.onMessage(s.log, P.rec('log', P.discard(), P.bind()), (_t, [d]) => {
+      const text = d instanceof Dictionary ? String(d.get(Symbol.for('line')) ?? '') : '';
+      if (!text.includes(' ended: ')) return;
+      exits.push(now());
+      if (exits.length === n + 1) done();
+    });
+  });
+  act(s, (t) => {
+    t.assert(s.config, v('<daemon crasher {argv: ["false"] restartDelay: 0 restartMaxDelay: 0}>'));
+    t.assert(s.config, Service.require(v('<daemon crasher>')));
+  });
+  await finished;
+  await shutdownSystem(s);
+  return exits.slice(1).map((x, i) => x - exits[i]);
+}
+
+/** 1 000 milestones in a binary tree of depends-on, each `started`/`ready`/`up` when run. */
+async function milestonesUp(n: number): Promise<number> {
+  let up = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const s = system((t, s) => {
+    // The milestone idiom as a direct subscription (what the shipped script does).
+    t.during(s.config, ServicePattern.run(P.bind(P.rec('milestone', P.discard()))), (t, [m]) => {
+      t.assert(s.config, Service.state(m, 'started'));
+      t.assert(s.config, Service.state(m, 'ready'));
+      t.assert(s.config, Service.state(m, 'up'));
+    });
+    t.observe(s.config, ServicePattern.state(P.bind(), P.lit(Symbol.for('up'))), {
+      added: () => { if (++up === n) done(); },
+    });
+  });
+  await settle();
+  const t0 = now();
+  act(s, (t) => {
+    for (let i = 0; i < n; i++) {
+      const m = v(`<milestone m${i}>`);
+      t.assert(s.config, Service.require(m));
+      if (i > 0) t.assert(s.config, Service.dependsOn(m, Service.state(v(`<milestone m${(i - 1) >> 1}>`), 'up')));
+    }
+  });
+  await finished;
+  const ms = now() - t0;
+  await shutdownSystem(s);
+  return ms;
+}
+
+/** `n` daemons `sleep 1000` from require-service to all ready; then optionally measure RSS. */
+async function processesReady(n: number, rss = false): Promise<{ ms: number; rssMb: number; idleRssMb: number }> {
+  let ready = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const s = system((t, s) => {
+    t.observe(s.config, ServicePattern.state(P.bind(), P.lit(Symbol.for('ready'))), {
+      added: () => { if (++ready === n) done(); },
+    });
+  });
+  await settle();
+  const idleRssMb = rss ? residentMb() : 0;
+  const t0 = now();
+  act(s, (t) => {
+    for (let i = 0; i < n; i++) {
+      t.assert(s.config, v(`<daemon p${i} ["sleep" "1000"]>`));
+      t.assert(s.config, Service.require(v(`<daemon p${i}>`)));
+    }
+  });
+  await finished;
+  const ms = now() - t0;
+  let rssMb = 0;
+  if (rss) {
+    await new Promise((r) => setTimeout(r, 500));
+    rssMb = residentMb();
+  }
+  await shutdownSystem(s);
+  return { ms, rssMb, idleRssMb };
+}
+
+/** Raw: `n` spawns of `sleep 1000` until every one has its 'spawn' event; then killed. */
+async function rawSpawnMany(n: number): Promise<number> {
+  const t0 = now();
+  const children = await Promise.all(Array.from({ length: n }, () => new Promise<ReturnType<typeof spawn>>((resolve, reject) => {
+    const c = spawn('sleep', ['1000'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    c.once('error', reject);
+    c.once('spawn', () => resolve(c));
+  })));
+  const ms = now() - t0;
+  await Promise.all(children.map((c) => new Promise((r) => { c.once('exit', r); c.kill('SIGKILL'); })));
+  return ms;
+}
+
+function residentMb(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().rss / 1048576;
+}
+
+// Resident memory is measured in a fresh process of its own, so earlier stages' heaps do not count.
+if (process.argv[2] === '--rss') {
+  const r = await processesReady(SLEEPERS, true);
+  console.log(JSON.stringify(r));
+  process.exit(0);
+}
+
+async function rssInChild(): Promise<{ rssMb: number; idleRssMb: number }> {
+  const c = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--rss'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  c.stdout.on('data', (b: Buffer) => void (out += b.toString()));
+  await new Promise((r) => c.once('exit', r));
+  return JSON.parse(out.trim().split('\n').pop()!) as { rssMb: number; idleRssMb: number };
+}
+
+const figures: Figure[] = [];
+await rawSpawnToExit('false', 20); // warm-up
+const raw = await rawSpawnToExit('false', RESPAWNS);
+const cycles = await respawnCycles(RESPAWNS);
+figures.push(figure('services', 'crash-to-respawn median (restartDelay 0, `false`)', median(cycles), 'ms', median(raw)));
+figures.push(figure('services', 'crash-to-respawn p99', p99(cycles), 'ms', p99(raw)));
+figures.push(figure('services', `${MILESTONES} milestone services to up`, await milestonesUp(MILESTONES), 'ms'));
+const rawMany = await rawSpawnMany(PROCESSES);
+const many = await processesReady(PROCESSES);
+figures.push(figure('services', `${PROCESSES} process daemons to ready`, many.ms, 'ms', rawMany));
+const sleepers = await rssInChild();
+// Baseline: the same bus process before the daemons were started.
+figures.push(figure('services', `resident memory with ${SLEEPERS} sleeping daemons`, sleepers.rssMb, 'MB', sleepers.idleRssMb));
+report(figures);

@@ -1,0 +1,70 @@
+// Orderly shutdown of a running system (issue 5, "Shutdown"): every daemon is stopped,
+// dependents before what they depend on, each process group with its own stop grace
+// (SIGTERM, `stopTimeout`, SIGKILL); resolves once no process the bus started is alive.
+import { Record, peel } from '../preserves/index.ts';
+import { settle } from '../bus/index.ts';
+import { daemonRegistry, valueKey, type RunningDaemon } from './daemon-registry.ts';
+import { parseServiceState } from './service-protocol.ts';
+import type { System } from './system.ts';
+
+/**
+ * Stops `system`. Daemons are stopped in layers: a layer is every running daemon that no other
+ * running daemon depends on, directly or through other services (milestones…), according to the
+ * `<depends-on X <service-state Y _>>` assertions of the config space; each layer's processes are
+ * awaited before the next layer is stopped. A dependency cycle is stopped all at once. No
+ * process is started or restarted once this has begun. Finally the system actor itself stops.
+ */
+export async function shutdownSystem(system: System): Promise<void> {
+  const registry = daemonRegistry(system.config);
+  registry.shuttingDown = true;
+  await settle();
+  const edges = dependencyEdges(system);
+  for (;;) {
+    const running = [...registry.daemons].filter((d) => d.actor.alive);
+    if (running.length === 0) break;
+    let layer = running.filter((d) => !running.some((e) => e !== d && reaches(edges, e.key, d.key)));
+    if (layer.length === 0) layer = running; // a cycle: no order to respect
+    await stopDaemons(layer);
+  }
+  system.actor.root.turn((t) => t.stopActor());
+  await settle();
+  await registry.ops.idle();
+}
+
+async function stopDaemons(layer: readonly RunningDaemon[]): Promise<void> {
+  for (const d of layer) d.actor.root.turn((t) => t.stopActor());
+  await settle();
+  await Promise.all(layer.map((d) => d.ops.idle()));
+}
+
+/** Service key → keys of the services it depends on (by `<depends-on NAME <service-state DEP _>>`). */
+function dependencyEdges(system: System): Map<string, Set<string>> {
+  const edges = new Map<string, Set<string>>();
+  for (const a of system.configSpace.assertions()) {
+    const r = peel(a);
+    if (!(r instanceof Record) || !r.hasLabel('depends-on') || r.fields.length !== 2) continue;
+    const dep = parseServiceState(r.fields[1]);
+    if (dep === undefined) continue;
+    const from = valueKey(r.fields[0]);
+    let s = edges.get(from);
+    if (s === undefined) edges.set(from, (s = new Set()));
+    s.add(valueKey(dep.name));
+  }
+  return edges;
+}
+
+/** True when `from` depends on `to`, directly or transitively. */
+function reaches(edges: Map<string, Set<string>>, from: string, to: string): boolean {
+  const seen = new Set<string>([from]);
+  const stack = [from];
+  while (stack.length > 0) {
+    for (const next of edges.get(stack.pop()!) ?? []) {
+      if (next === to) return true;
+      if (!seen.has(next)) {
+        seen.add(next);
+        stack.push(next);
+      }
+    }
+  }
+  return false;
+}

@@ -1,0 +1,422 @@
+// The daemon service with real processes (spec §3, §4, and the "beyond the reference" keys):
+// states, restart policies, backoff, readiness, finish, health checks, dependencies, logs, stop
+// and shutdown. Tests wait on assertions and events, never on fixed sleeps.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parse, type Embedded } from '../../src/preserves/index.ts';
+import { P, type Assertion, type Handle, type Ref } from '../../src/bus/index.ts';
+import { daemonService, serviceLogDirName } from '../../src/services/daemon-service.ts';
+import { daemonRegistry } from '../../src/services/daemon-registry.ts';
+import { readLastLines } from '../../src/services/log-file.ts';
+import { Service } from '../../src/services/service-protocol.ts';
+import { shutdownSystem } from '../../src/services/shutdown.ts';
+import { has, lacks, testSystem, type TestSystem } from './service-harness.ts';
+import { liveGroupMembers } from './proc-helpers.ts';
+
+const v = (s: string) => parse(s) as Assertion;
+const BIN = path.resolve(import.meta.dirname, '../../bin/syndicate-server.js');
+
+interface DaemonTest extends TestSystem {
+  /** Log lines with their arrival time (ms). */
+  timed: [number, string][];
+  /** Asserts `<require-service <daemon ID>>` and each config; returns the handles. */
+  daemon(id: string, ...specs: string[]): Promise<Handle[]>;
+  /** Asserts one more config `<daemon ID SPEC>`; returns its handle. */
+  config(id: string, spec: string): Promise<Handle>;
+  retract(...hs: Handle[]): Promise<void>;
+  /** The pid in `<daemon-status <daemon ID> {...}>`, once it is a number satisfying `pred`. */
+  pid(id: string, pred?: (pid: number) => boolean): Promise<number>;
+  /** Resolves when at least `n` log lines contain `text`. */
+  lines(text: string, n?: number): Promise<string[]>;
+  /** Waits until every process the daemon service started has ended. */
+  idle(): Promise<void>;
+}
+
+async function daemonTest(options: { logDir?: string } = {}): Promise<DaemonTest> {
+  const timed: [number, string][] = [];
+  const waiters: (() => void)[] = [];
+  const s = await testSystem({
+    writeLog: (l) => {
+      timed.push([Date.now(), l]);
+      for (const w of [...waiters]) w();
+    },
+    services: (config, log) => [daemonService(config, log, options)],
+  });
+  const d: DaemonTest = Object.assign(s, {
+    timed,
+    async daemon(id: string, ...specs: string[]) {
+      const hs: Handle[] = [];
+      await s.act((t) => {
+        hs.push(t.assert(s.system.config, Service.require(v(`<daemon ${id}>`))));
+        for (const spec of specs) hs.push(t.assert(s.system.config, v(`<daemon ${id} ${spec}>`)));
+      });
+      return hs;
+    },
+    async config(id: string, spec: string) {
+      let h = 0;
+      await s.act((t) => void (h = t.assert(s.system.config, v(`<daemon ${id} ${spec}>`))));
+      return h;
+    },
+    async retract(...hs: Handle[]) {
+      await s.act((t) => { for (const h of hs) t.retract(h); });
+    },
+    async pid(id: string, pred: (pid: number) => boolean = () => true) {
+      let found = 0;
+      const prefix = `<daemon-status <daemon ${id}> `;
+      await s.until((c) => c.some((l) => {
+        if (!l.startsWith(prefix)) return false;
+        const m = /pid: (\d+)/.exec(l);
+        if (m === null || !pred(Number(m[1]))) return false;
+        found = Number(m[1]);
+        return true;
+      }), `a pid for ${id}`);
+      return found;
+    },
+    lines(text: string, n = 1) {
+      const matching = () => timed.map(([, l]) => l).filter((l) => l.includes(text));
+      return new Promise<string[]>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${n} log line(s) with ${text}:\n${timed.map(([, l]) => l).join('\n')}`)), 15000);
+        const check = () => {
+          const m = matching();
+          if (m.length < n) return false;
+          clearTimeout(timer);
+          waiters.splice(waiters.indexOf(check), 1);
+          resolve(m);
+          return true;
+        };
+        waiters.push(check);
+        check();
+      });
+    },
+    idle: () => daemonRegistry(s.system.config).ops.idle(),
+  });
+  return d;
+}
+
+/** Resolves once no live process of group `pgid` remains (polls /proc; there is no event for it). */
+async function groupGone(pgid: number): Promise<void> {
+  const deadline = Date.now() + 15000;
+  while (liveGroupMembers(pgid).length > 0) {
+    if (Date.now() > deadline) throw new Error(`group ${pgid} still alive: ${liveGroupMembers(pgid).join(' ')}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const state = (id: string, st: string) => `<service-state <daemon ${id}> ${st}>`;
+const tmp = (prefix: string) => mkdtemp(path.join(tmpdir(), prefix));
+
+test('started and ready; stopping sh -c "sleep 1000 & sleep 1000" leaves nothing of its group', async () => {
+  const s = await daemonTest();
+  const [req] = await s.daemon('sleeper', '"sleep 1000 & sleep 1000"');
+  await s.until(has(state('sleeper', 'started')));
+  await s.until(has(state('sleeper', 'ready')), 'ready');
+  const pid = await s.pid('sleeper');
+  assert.ok(liveGroupMembers(pid).length >= 1);
+  await s.retract(req);
+  await s.until((c) => !c.some((l) => l.includes('<daemon sleeper>')), 'everything retracted');
+  await s.idle();
+  assert.deepEqual(liveGroupMembers(pid), []);
+  await s.stop();
+});
+
+test('a daemon with zero configs is ready at once', async () => {
+  const s = await daemonTest();
+  await s.daemon('empty');
+  await s.until(has(state('empty', 'ready')));
+  await s.stop();
+});
+
+test('one-shot reaches complete and is never ready', async () => {
+  const s = await daemonTest();
+  await s.daemon('setup', '<one-shot "echo setting up">');
+  await s.until(has(state('setup', 'complete')), 'complete');
+  assert.ok(s.timed.some(([, l]) => l.includes('setting up')));
+  assert.ok(!s.contents().includes(state('setup', 'ready')));
+  assert.ok(!s.contents().includes(state('setup', 'started')), 'complete replaces started');
+  await s.stop();
+});
+
+test('restart on-error: failures restart the process, success completes', async () => {
+  const dir = await tmp('ds-onerr-');
+  const f = path.join(dir, 'n');
+  const s = await daemonTest();
+  await s.daemon('retry', `{argv: "n=$(cat ${f} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${f}; echo run $n; [ $n -ge 3 ]" restart: on-error restartDelay: 0.01}`);
+  await s.until(has(state('retry', 'complete')), 'complete after the third run');
+  assert.equal((await readFile(f, 'utf8')).trim(), '3');
+  assert.equal(s.timed.filter(([, l]) => / run \d/.test(l)).length, 3);
+  await s.stop();
+});
+
+test('restart always: clean exits restart too, the daemon stays started', async () => {
+  const s = await daemonTest();
+  await s.daemon('looper', '{argv: "echo tick" restartDelay: 0}');
+  await s.lines('tick', 5);
+  assert.ok(s.contents().includes(state('looper', 'started')));
+  assert.ok(!s.contents().includes(state('looper', 'complete')));
+  await s.stop();
+  await s.idle();
+});
+
+test('restart never: a failure counts as completion', async () => {
+  const s = await daemonTest();
+  await s.daemon('once', '{argv: "exit 4" restart: never}');
+  await s.until(has(state('once', 'complete')));
+  await s.lines('exit code 4');
+  await s.stop();
+});
+
+test('restart all: a failure crashes the daemon (failed) and the supervisor restarts it', async () => {
+  const dir = await tmp('ds-all-');
+  const s = await daemonTest();
+  const marker = path.join(dir, 'runs');
+  await s.daemon('whole', `{argv: "echo x >> ${marker}; exit 1" restart: all}`, '"sleep 1000"');
+  await s.until(has(state('whole', 'failed')), 'failed');
+  await s.lines('restart policy "all"');
+  await s.until(has(state('whole', 'started')), 'started again');
+  await s.lines('exit code 1', 2);
+  await s.stop();
+  await s.idle();
+});
+
+test('several configs: ready only while every process runs; each config has its own process', async () => {
+  const s = await daemonTest();
+  const [, a] = await s.daemon('multi', '"sleep 1000"');
+  await s.until(has(state('multi', 'ready')));
+  const pidA = await s.pid('multi');
+  const b = await s.config('multi', '"sleep 1001"');
+  const pidB = await s.pid('multi', (p) => p !== pidA);
+  await s.until(has(state('multi', 'ready')));
+  const c = await s.config('multi', '{argv: "sleep 1002" readyOnStart: #f}');
+  await s.pid('multi', (p) => p !== pidA && p !== pidB);
+  await s.until(lacks(state('multi', 'ready')), 'a config that is not ready yet holds readiness back');
+  await s.retract(c);
+  await s.until(has(state('multi', 'ready')), 'ready again');
+  await s.retract(a);
+  await groupGone(pidA); // the retracted config's process is stopped
+  assert.ok(liveGroupMembers(pidB).length > 0, 'the other one runs on');
+  assert.ok(s.contents().includes(state('multi', 'ready')));
+  await s.retract(b);
+  await s.stop();
+  await s.idle();
+});
+
+test('readiness through fd 3, through sd-notify, and readyOnStart #f', async () => {
+  const dir = await tmp('ds-ready-');
+  const go = path.join(dir, 'go');
+  const s = await daemonTest();
+  await s.daemon('fd', `{argv: "while [ ! -e ${go} ]; do sleep 0.02; done; echo ready >&3; exec sleep 1000" readyNotify: <fd 3>}`);
+  await s.pid('fd');
+  await s.daemon('lazy', '{argv: "sleep 1000" readyOnStart: #f}');
+  await s.pid('lazy');
+  await s.act(() => {});
+  assert.ok(!s.contents().includes(state('fd', 'ready')), 'not ready before the fd says so');
+  await writeFile(go, '');
+  await s.until(has(state('fd', 'ready')), 'ready by fd');
+
+  const py = 'import os, socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b\\"READY=1\\", os.environ[\\"NOTIFY_SOCKET\\"]); os.execvp(\\"sleep\\", [\\"sleep\\", \\"1000\\"])';
+  await s.daemon('sd', `{argv: ["python3" "-c" "${py}"] readyNotify: sd-notify}`);
+  await s.until(has(state('sd', 'ready')), 'ready by sd-notify');
+  assert.ok(!s.contents().includes(state('lazy', 'ready')), 'readyOnStart #f is never marked ready by the server');
+  await s.stop();
+  await s.idle();
+});
+
+test('finish runs after each exit with the exit status', async () => {
+  const dir = await tmp('ds-finish-');
+  const out = path.join(dir, 'finished');
+  const s = await daemonTest();
+  await s.daemon('fin', `{argv: "exit 2" restart: never finish: "echo finished $1 $2 >> ${out}"}`);
+  await s.until(has(state('fin', 'complete')));
+  assert.equal(await readFile(out, 'utf8'), 'finished 2 0\n');
+  await s.stop();
+});
+
+test('a failing health check restarts the process', async () => {
+  const s = await daemonTest();
+  await s.daemon('sick', '{argv: "sleep 1000" restartDelay: 0 healthCheck: {command: "exit 1" interval: 0.05 failures: 2}}');
+  const first = await s.pid('sick');
+  await s.lines('health check failed 2 time(s)');
+  await s.pid('sick', (p) => p !== first);
+  await s.until(has(state('sick', 'ready')));
+  await s.stop();
+  await s.idle();
+  assert.deepEqual(liveGroupMembers(first), []);
+});
+
+test('a missing program: a clear log line, failed, retried by the supervisor; the bus goes on', async () => {
+  const s = await daemonTest();
+  await s.daemon('ghost', '["/nonexistent/ghost-program" "--flag"]');
+  await s.until(has(state('ghost', 'failed')), 'failed');
+  const [line] = await s.lines('cannot start program "/nonexistent/ghost-program"');
+  assert.match(line, /not found/);
+  await s.lines('cannot start program', 2); // retried
+  await s.until((c) => c.some((l) => l.startsWith('<daemon-status <daemon ghost>') && l.includes('cannot start program')), 'status names the error');
+  await s.daemon('fine', '"sleep 1000"');
+  await s.until(has(state('fine', 'ready')), 'other daemons unaffected');
+  await s.stop();
+  await s.idle();
+});
+
+test('specs: a form-invalid spec is logged and holds readiness back; an option-invalid one crashes', async () => {
+  const s = await daemonTest();
+  await s.daemon('odd', '42');
+  await s.lines('Invalid Process specification');
+  await s.until(has(state('odd', 'started')));
+  await s.act(() => {});
+  assert.ok(!s.contents().includes(state('odd', 'ready')));
+  await s.daemon('badopt', '{argv: "sleep 1000" restart: sometimes}');
+  await s.until(has(state('badopt', 'failed')), 'option error crashes the daemon');
+  await s.stop();
+});
+
+test('backoff grows between quick failures and is capped', async () => {
+  const s = await daemonTest();
+  await s.daemon('flap', '{argv: "echo flap; exit 1" restartDelay: 0.04 restartMaxDelay: 0.3}');
+  await s.lines(' stdout: flap', 7);
+  const times = s.timed.filter(([, l]) => l.includes(' stdout: flap')).map(([at]) => at).slice(0, 7);
+  const gaps = times.slice(1).map((t, i) => t - times[i]);
+  // Delays 40, 80, 160, 300 (cap, jittered down to at least 225), ...
+  assert.ok(gaps[0] >= 35, `first gap ${gaps[0]}`);
+  assert.ok(gaps[3] >= 200, `fourth gap ${gaps[3]} grew`);
+  assert.ok(gaps[3] > gaps[0] * 2, `growth: ${gaps.join(', ')}`);
+  for (const g of gaps) assert.ok(g < 300 + 700, `cap respected: ${gaps.join(', ')}`);
+  await s.stop();
+  await s.idle();
+});
+
+test('backoff resets after a healthy run', async () => {
+  const s = await daemonTest();
+  // Each run lasts longer than restartResetAfter, so every restart waits the first delay.
+  await s.daemon('steady', '{argv: "echo up; sleep 0.15; exit 1" restartDelay: 0.04 restartResetAfter: 0.1}');
+  await s.lines(' stdout: up', 6);
+  const times = s.timed.filter(([, l]) => l.includes(' stdout: up')).map(([at]) => at).slice(0, 6);
+  const gaps = times.slice(1).map((t, i) => t - times[i]);
+  // Without the reset the fifth gap would be 150 + 640 ms.
+  assert.ok(gaps[4] < 150 + 400, `no growth: ${gaps.join(', ')}`);
+  await s.stop();
+  await s.idle();
+});
+
+test('restart-service stops every process and starts the daemon afresh', async () => {
+  const s = await daemonTest();
+  await s.daemon('svc', '"sleep 1000 & sleep 1000"');
+  await s.until(has(state('svc', 'ready')));
+  const first = await s.pid('svc');
+  await s.act((t) => t.message(s.system.config, Service.restart(v('<daemon svc>'))));
+  await s.pid('svc', (p) => p !== first);
+  await s.until(has(state('svc', 'ready')));
+  await s.stop();
+  await s.idle();
+  assert.deepEqual(liveGroupMembers(first), []);
+});
+
+test('depends-on: b starts only once a is ready, and is torn down when a fails', async () => {
+  const dir = await tmp('ds-dep-');
+  const go = path.join(dir, 'go');
+  const s = await daemonTest();
+  await s.act((t) => void t.assert(s.system.config, v('<depends-on <daemon b> <service-state <daemon a> ready>>')));
+  await s.config('a', `{argv: "while [ ! -e ${go} ]; do sleep 0.02; done; echo >&3; exec sleep 1000" readyNotify: <fd 3> restartDelay: 30}`);
+  await s.daemon('b', '"sleep 1000 & sleep 1000"');
+  await s.until(has(state('a', 'started')), 'a is pulled in');
+  await s.pid('a');
+  await s.act(() => {});
+  assert.ok(!s.contents().some((l) => l.includes('<service-state <daemon b>')), 'b waits');
+  await writeFile(go, '');
+  await s.until(has(state('a', 'ready')));
+  await s.until(has(state('b', 'ready')), 'b runs after a is ready');
+  const pidA = await s.pid('a');
+  const pidB = await s.pid('b');
+  process.kill(pidA, 'SIGKILL');
+  await s.until((c) => !c.some((l) => l.includes('<service-state <daemon b>')), 'b torn down');
+  await s.idle();
+  assert.deepEqual(liveGroupMembers(pidB), []);
+  await s.stop();
+  await shutdownSystem(s.system);
+});
+
+test('output lines go to the log dataspace and to the service\'s log file', async () => {
+  const logDir = await tmp('ds-logs-');
+  const s = await daemonTest({ logDir });
+  const [req] = await s.daemon('talker', '"echo hello; echo oops >&2; exec sleep 1000"');
+  const pid = await s.pid('talker');
+  await s.lines(`<daemon talker>[${pid}] stdout: hello`);
+  await s.lines(`<daemon talker>[${pid}] stderr: oops`);
+  await s.retract(req);
+  await s.idle();
+  const dirName = serviceLogDirName(v('<daemon talker>'));
+  assert.equal(dirName, 'daemon_talker');
+  const lines = await readLastLines(path.join(logDir, dirName), 10);
+  assert.ok(lines.some((l) => / stdout hello$/.test(l)), JSON.stringify(lines));
+  assert.ok(lines.some((l) => / stderr oops$/.test(l)), lines.join('\n'));
+  await s.stop();
+});
+
+test('shutdownSystem stops dependents before their dependencies and leaves no process', async () => {
+  const dir = await tmp('ds-shut-');
+  const order = path.join(dir, 'order');
+  const s = await daemonTest();
+  await s.act((t) => {
+    t.assert(s.system.config, v('<depends-on <daemon top> <service-state <milestone mid> ready>>'));
+    t.assert(s.system.config, v('<depends-on <milestone mid> <service-state <daemon base> ready>>'));
+    // A stand-in for a milestone script.
+    t.assert(s.system.config, v('<service-state <milestone mid> ready>'));
+  });
+  const trap = (name: string) => `"trap 'echo ${name} >> ${order}; exit 0' TERM; sleep 1000 & wait"`;
+  await s.daemon('base', trap('base'));
+  await s.daemon('top', trap('top'));
+  await s.until(has(state('top', 'ready')));
+  await s.until(has(state('base', 'ready')));
+  const pids = [await s.pid('base'), await s.pid('top')];
+  await shutdownSystem(s.system);
+  assert.equal(await readFile(order, 'utf8'), 'top\nbase\n');
+  for (const p of pids) assert.deepEqual(liveGroupMembers(p), []);
+});
+
+test('syndicate-server exits 0 on SIGTERM and leaves no process of its daemons', async () => {
+  const dir = await tmp('ds-cli-');
+  const pidFile = path.join(dir, 'pgid');
+  await writeFile(path.join(dir, 'sleeper.pr'), [
+    '<require-service <daemon sleeper>>',
+    `<daemon sleeper "echo $$ > ${pidFile}; sleep 1000 & sleep 1000">`,
+    '',
+  ].join('\n'));
+  const p = spawn(process.execPath, [BIN, '--no-banner', '-c', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  p.stderr.on('data', (b: Buffer) => void (stderr += b.toString()));
+  const exit = new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 15000;
+  while (!existsSync(pidFile) || (await readFile(pidFile, 'utf8')).trim() === '') {
+    if (Date.now() > deadline) throw new Error('daemon never started:\n' + stderr);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const pgid = Number((await readFile(pidFile, 'utf8')).trim());
+  assert.ok(liveGroupMembers(pgid).length >= 2);
+  p.kill('SIGTERM');
+  assert.equal(await exit, 0, stderr);
+  assert.deepEqual(liveGroupMembers(pgid), []);
+});
+
+test('protocol daemons: the child\'s OID 0 is published as service-object while it runs', async () => {
+  const child = path.resolve(import.meta.dirname, 'fixtures/relay-child.ts');
+  const s = await daemonTest();
+  for (const [id, proto, syntax] of [['bin', 'application/syndicate', 'binary'], ['txt', 'text/syndicate', 'text']]) {
+    const [req] = await s.daemon(id, `{argv: ["${process.execPath}" "--import" "tsx" "${child}" "${syntax}"] protocol: ${proto}}`);
+    await s.until(has(`<service-object <daemon ${id}> #:ref>`), `service-object of ${id}`);
+    await s.act((t) => {
+      t.during(s.system.config, P.rec('service-object', P.lit(v(`<daemon ${id}>`)), P.bind()), (t, [obj]) => {
+        t.assert((obj as Embedded<Ref>).value, v(`<hello ${id}>`));
+      });
+    });
+    await s.lines(`got hello ${id}`);
+    const pid = await s.pid(id);
+    await s.retract(req);
+    await s.until(lacks(`<service-object <daemon ${id}> #:ref>`), 'retracted with the daemon');
+    await groupGone(pid);
+  }
+  await s.stop();
+});
