@@ -22,3 +22,9 @@ export {
   step, stepToValue, parseStep, resolve, resolveToValue, parseResolve, bind, bindToValue, parseBind,
   ok, rpcError, resultToValue, parseResult, bound, boundToValue, parseBound,
 } from './gatekeeper-protocol.ts';
+// The relay engine, the client library and the gatekeeper (these run turns of src/bus).
+export { type RelayOptions, type RelayHandle, type RelayStats, RelayError, attachRelay } from './relay.ts';
+export {
+  type ClientOptions, type Client, connectStreams, connectStdio, serveStdio, connectUnix, connectTcp, resolveStep,
+} from './client.ts';
+export { createGatekeeper, gatekeeperServiceName } from './gatekeeper.ts';
