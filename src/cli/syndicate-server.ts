@@ -1,4 +1,6 @@
 // syndicate-server: the bus. Runs config watchers on the given paths, or checks scripts.
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { settle } from '../bus/index.ts';
 import { checkPaths } from '../config-lang/check.ts';
@@ -13,8 +15,11 @@ export interface ServerOptions {
   banner: boolean;
   /** `--root DIR`: absolute paths of the configuration resolve under DIR; its bin folders come first on PATH. */
   rootDir: string | null;
-  /** `--state DIR`: runtime state (logs, sockets); a fresh temporary folder by default. */
+  /** `--state DIR`: runtime state (logs, sockets, operator assertions). */
   stateDir: string | null;
+  /** `-s PATH`: Unix relay listeners; `-p PORT`: TCP relay listeners on 0.0.0.0. */
+  sockets: string[];
+  ports: number[];
 }
 
 const USAGE = `usage: syndicate-server [-c|--config PATH]... [--no-banner]
@@ -22,7 +27,11 @@ const USAGE = `usage: syndicate-server [-c|--config PATH]... [--no-banner]
   -c, --config PATH   watch PATH (a .pr file or a folder of them) as configuration; repeatable
   --root DIR          resolve absolute paths of the configuration under DIR, and put DIR's
                       bin folders first on PATH (run the shipped tree without being PID 1)
-  --state DIR         where runtime state (service logs, sockets) goes; default: a new temp folder
+  --state DIR         runtime state: service logs, the control socket (control.sock) and what
+                      syndicate-ctl keeps; default ROOT/run/syndicate with --root, else
+                      /run/syndicate as root, else a new temporary folder
+  -s, --socket PATH   a relay listener on a Unix socket, exporting the gatekeeper; repeatable
+  -p, --port PORT     a relay listener on TCP 0.0.0.0:PORT, exporting the gatekeeper; repeatable
   --check PATH...     parse and validate scripts without running them; exit 1 on any error
   --no-banner         do not print the start-up banner`;
 
@@ -31,7 +40,7 @@ export class UsageError extends Error {}
 
 /** Parses the command line. */
 export function parseServerArgs(argv: readonly string[]): ServerOptions {
-  const o: ServerOptions = { configPaths: [], check: null, banner: true, rootDir: null, stateDir: null };
+  const o: ServerOptions = { configPaths: [], check: null, banner: true, rootDir: null, stateDir: null, sockets: [], ports: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.startsWith('--') ? a.split(/=(.*)/s, 2) : [a, undefined];
@@ -45,6 +54,14 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
       case '--no-banner': o.banner = false; break;
       case '--root': o.rootDir = path.resolve(value()); break;
       case '--state': o.stateDir = path.resolve(value()); break;
+      case '-s': case '--socket': o.sockets.push(path.resolve(value())); break;
+      case '-p': case '--port': {
+        const v = value();
+        const port = Number(v);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad port ${v}`);
+        o.ports.push(port);
+        break;
+      }
       case '--check': o.check = argv.slice(i + 1); i = argv.length; break;
       case '-h': case '--help': throw new UsageError('');
       default: throw new UsageError(`unknown argument ${a}`);
@@ -62,9 +79,16 @@ export function startServer(o: ServerOptions, extra: Partial<SystemOptions> = {}
   }
   // With --root, absolute -c paths name places in the root; relative ones are the caller's.
   const configPaths = o.configPaths.map((p) => (o.rootDir !== null && path.isAbsolute(p) ? p : path.resolve(p)));
-  const daemons = o.stateDir !== null ? { logDir: path.join(o.stateDir, 'log'), runtimeDir: o.stateDir } : {};
+  const state = o.stateDir;
+  if (state !== null) mkdirSync(state, { recursive: true, mode: 0o700 });
+  const daemons = state !== null ? { logDir: path.join(state, 'log'), runtimeDir: state } : {};
   const system = startSystem({
     services: (config, log) => [daemonService(config, log, daemons)],
+    sockets: o.sockets,
+    ports: o.ports,
+    controlDir: state !== null ? path.join(state, 'ctl') : undefined,
+    controlSocket: state !== null ? path.join(state, 'control.sock') : undefined,
+    reportStates: o.banner ? (l) => void process.stderr.write(l + '\n') : undefined,
     ...extra, configPaths, rootDir: o.rootDir ?? undefined,
   });
   const stop = async (): Promise<void> => {
@@ -90,7 +114,11 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
     process.stderr.write(`checked ${report.files} file(s): ${report.errors.length} error(s)\n`);
     return report.errors.length > 0 ? 1 : 0;
   }
-  if (o.banner) process.stderr.write(`syndicate-bus ${o.configPaths.length > 0 ? 'watching ' + o.configPaths.join(', ') : '(no config)'}\n`);
+  o.stateDir ??= o.rootDir !== null ? path.join(o.rootDir, 'run/syndicate') : mkdtempSync(path.join(tmpdir(), 'syndicate-'));
+  if (o.banner) {
+    process.stderr.write(`syndicate-bus: config ${o.configPaths.join(', ') || '(none)'}${o.rootDir ? ' under ' + o.rootDir : ''}\n`);
+    process.stderr.write(`syndicate-bus: state in ${o.stateDir}; syndicate-ctl --socket ${path.join(o.stateDir, 'control.sock')} status\n`);
+  }
   const { stop } = startServer(o);
   return await new Promise<number>((resolve) => {
     const shutdown = () => void stop().then(() => resolve(0));

@@ -25,7 +25,7 @@ const RECHECK_MS = 150;
 const MISSING_POLL_MS = 1000;
 
 /** How a watcher reports what goes wrong in scripts (default: the bus log hook). */
-export type ErrorReporter = (message: string) => void;
+export type ErrorReporter = (message: string, level?: 'error' | 'warn') => void;
 
 /** Options of a config watcher. */
 export interface ConfigWatcherOptions {
@@ -47,7 +47,7 @@ export interface ConfigWatcherOptions {
  */
 export function startConfigWatcher(t: Turn, root: string, env: Environment, options: ConfigWatcherOptions = {}): void {
   const facet = t.activeFacet;
-  const report = options.report ?? ((m: string) => log({ level: 'error', actor: t.actor.name, message: m }));
+  const report = options.report ?? ((m: string, level: 'error' | 'warn' = 'error') => log({ level, actor: t.actor.name, message: m }));
   const scripts = new Map<string, Facet>();
   let watcher: FSWatcher | null = null;
   let closed = false;
@@ -184,7 +184,7 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !announced) {
         // An optional config folder that does not exist (yet) is an empty configuration: the
         // watcher is ready, and loads the folder when it appears (the reference fails instead).
-        report(`${root}: does not exist (yet); watching for it`);
+        report(`${root}: does not exist (yet); watching for it`, 'warn');
         facet.turn(announceReady);
         const poll = setInterval(() => {
           if (closed) {

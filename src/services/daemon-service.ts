@@ -9,7 +9,7 @@ import { P, type Assertion, type Facet, type Field, type Ref, type Turn } from '
 import { rfc3339 } from '../config-lang/evaluator.ts';
 import { attachRelay } from '../relay/relay.ts';
 import { RestartBackoff, decideOnExit, type ExitDecision } from './backoff.ts';
-import { commandProgram } from './command.ts';
+import { commandProgram, showCommand } from './command.ts';
 import { DaemonProcess, type OutputStreamName } from './daemon-process.ts';
 import { PendingSet, daemonRegistry, valueKey, type DaemonHistory, type DaemonRegistry, type RunningDaemon } from './daemon-registry.ts';
 import { DaemonSpecError, parseDaemonSpec, type DaemonSpec } from './daemon-spec.ts';
@@ -282,6 +282,14 @@ function runConfig(t: Turn, st: DaemonState, spec: DaemonSpec): void {
         st.history.lastExit = describeExit(status);
         setStatus({ lastExit: st.history.lastExit });
         const wasUnhealthy = unhealthy;
+        if (spec.command.kind === 'shell' && status.code === 127) {
+          // `sh -c` reports a program the machine lacks as exit 127: like a failed spawn, the
+          // service is `failed` (and retried by its supervisor) rather than restarting forever.
+          const why = `command not found: ${showCommand(spec.command)} (sh exit 127)`;
+          st.sink.note(t, 'error', why, p.pid);
+          crashLater(st.root, why);
+          return;
+        }
         t.stop(facet, (t) => {
           if (spec.finish === null) {
             decide(t, success, uptime, wasUnhealthy, what);

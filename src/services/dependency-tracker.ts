@@ -26,6 +26,22 @@ export function trackDependencies(t: Turn, config: Ref): void {
       t.onStop(() => void obstacles.value--);
     });
     t.sync(config, () => void obstacles.value--);
-    t.assertDataflow(config, () => (obstacles.value === 0 ? Service.run(name) : undefined));
+    // When the last obstacle goes, one more round trip with the config space before running:
+    // a dependency asserted in reaction to the same change (a script's `?` body, say) is then
+    // counted first, so a service does not start only to be torn down again at once.
+    const runnable = t.field(false, 'runnable');
+    let generation = 0;
+    t.dataflow((t) => {
+      const clear = obstacles.value === 0;
+      const g = ++generation;
+      if (!clear) {
+        runnable.value = false;
+        return;
+      }
+      t.sync(config, () => {
+        if (g === generation && obstacles.peek() === 0) runnable.value = true;
+      });
+    });
+    t.assertDataflow(config, () => (runnable.value ? Service.run(name) : undefined));
   });
 }

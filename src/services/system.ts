@@ -8,6 +8,12 @@ import { trackDependencies } from './dependency-tracker.ts';
 import { startLogger } from './logger.ts';
 import { startStateClock } from './state-clock.ts';
 import { startControlStore } from './control-store.ts';
+import { createGatekeeper } from '../relay/gatekeeper.ts';
+import { bind } from '../relay/gatekeeper-protocol.ts';
+import { sturdyDescriptionToValue } from '../relay/sturdy.ts';
+import { gatekeeperService } from './gatekeeper-service.ts';
+import { listenerFlagsToAssertions, relayListenerService, unixListenerName } from './relay-listener-service.ts';
+import { reportStates } from './state-report.ts';
 import { startConfigWatcher } from '../config-lang/config-watcher.ts';
 import { envFromDictionary } from '../config-lang/environment.ts';
 import { Service } from './service-protocol.ts';
@@ -20,6 +26,8 @@ export interface System {
   readonly log: Ref;
   /** The config dataspace entity itself (for inspection). */
   readonly configSpace: Dataspace;
+  /** The system gatekeeper (bind-space: the config dataspace); set in the boot turn. */
+  gatekeeper: Ref | null;
 }
 
 /** What to start. */
@@ -34,15 +42,23 @@ export interface SystemOptions {
   readonly rootDir?: string;
   /** Where operator assertions (syndicate-ctl start/stop/assert) are kept and watched from. */
   readonly controlDir?: string;
+  /** Unix relay listeners (`-s PATH`) and TCP ports (`-p PORT`, on 0.0.0.0) exporting the gatekeeper. */
+  readonly sockets?: readonly string[];
+  readonly ports?: readonly number[];
+  /** The control socket: a Unix listener where the well-known ref resolves to the config dataspace. */
+  readonly controlSocket?: string;
+  /** Print each service state as it changes (the console of `npm start`). */
+  readonly reportStates?: (line: string) => void;
   /** Called in the boot turn, with everything in place. */
   readonly onBoot?: (t: Turn, system: System) => void;
 }
 
-/** The environment scripts get: `{config: #:…, log: #:…}` and any extras. */
-export function scriptEnvironment(config: Ref, log: Ref): Dictionary<Ref> {
+/** The environment scripts get: `{config: #:…, log: #:…, gatekeeper: #:…}`. */
+export function scriptEnvironment(config: Ref, log: Ref, gatekeeper: Ref | null = null): Dictionary<Ref> {
   const env = new Dictionary<Ref>();
   env.set(sym('config'), new Embedded<Ref>(config));
   env.set(sym('log'), new Embedded<Ref>(log));
+  if (gatekeeper !== null) env.set(sym('gatekeeper'), new Embedded<Ref>(gatekeeper));
   return env;
 }
 
@@ -50,6 +66,9 @@ export function scriptEnvironment(config: Ref, log: Ref): Dictionary<Ref> {
 export function underRoot(rootDir: string | undefined, p: string): string {
   return rootDir === undefined || !path.isAbsolute(p) ? p : path.join(rootDir, p);
 }
+
+/** The OID under which the control socket binds the config dataspace (syndicate-ctl resolves it). */
+export const CONTROL_OID = 'syndicate';
 
 /** The record naming a config watcher service. */
 export function configWatcherName(path: string, env: Dictionary<Ref>): Assertion {
@@ -62,22 +81,33 @@ export function startSystem(options: SystemOptions = {}): System {
   const actor = new Actor('syndicate-server');
   const config: Ref = { relay: actor.root, target: configSpace };
   const log: Ref = { relay: actor.root, target: new Dataspace('log') };
-  const system: System = { actor, config, log, configSpace };
+  const system: System = { actor, config, log, configSpace, gatekeeper: null };
   actor.root.turn((t) => {
+    const gatekeeper = (system.gatekeeper = createGatekeeper(t, config));
+    const env = () => scriptEnvironment(config, log, gatekeeper);
     startLogger(t, log, options.writeLog);
+    if (options.reportStates !== undefined) reportStates(t, config, options.reportStates);
     trackDependencies(t, config);
     startStateClock(t, config);
-    for (const kind of [configWatcherService(config, (p) => underRoot(options.rootDir, p)), ...(options.services?.(config, log) ?? [])]) {
+    const builtIn = [configWatcherService(config, (p) => underRoot(options.rootDir, p)), relayListenerService(config), gatekeeperService(config)];
+    for (const kind of [...builtIn, ...(options.services?.(config, log) ?? [])]) {
       serviceListener(t, config, kind);
     }
     if (options.controlDir !== undefined) {
       // Watched directly, not as a service: it is the bus's own state, never under --root.
       const dir = options.controlDir;
       startControlStore(t, config, dir);
-      t.facet((t) => startConfigWatcher(t, dir, envFromDictionary(scriptEnvironment(config, log))));
+      t.facet((t) => startConfigWatcher(t, dir, envFromDictionary(env())));
     }
     for (const p of options.configPaths ?? []) {
-      t.assert(config, Service.run(configWatcherName(p, scriptEnvironment(config, log))));
+      t.assert(config, Service.run(configWatcherName(p, env())));
+    }
+    for (const a of listenerFlagsToAssertions({ ports: options.ports, sockets: options.sockets }, gatekeeper)) t.assert(config, a);
+    if (options.controlSocket !== undefined) {
+      // The well-known control capability: `<ref {oid: "syndicate" ...}>`, empty key; who may
+      // use it is decided by the socket's file mode (0600).
+      t.assert(config, bind(sturdyDescriptionToValue<Ref>({ oid: CONTROL_OID, key: new Uint8Array(0) }), new Embedded<Ref>(config)));
+      t.assert(config, Service.run(unixListenerName(options.controlSocket, gatekeeper)));
     }
     options.onBoot?.(t, system);
   });

@@ -82,7 +82,8 @@ export function buildServiceModel(assertions: Iterable<Assertion>): Map<string, 
         const d = peel(f[1]);
         if (!(d instanceof Dictionary)) break;
         const st: { [k: string]: unknown } = {};
-        for (const [k, v] of d as Dictionary<never>) st[String(plain(k as Assertion))] = plain(v as Assertion);
+        // `#f` marks an absent value (no process running, no exit yet).
+        for (const [k, v] of d as Dictionary<never>) if (peel(v as Assertion) !== false) st[String(plain(k as Assertion))] = plain(v as Assertion);
         get(f[0]).status = st as ProcessStatus;
         break;
       }

@@ -1,0 +1,70 @@
+// syndicate-ctl's link to a running bus: a client actor whose `config` ref reaches the bus's
+// config dataspace through the control socket.
+import { P, type Assertion, type Pattern, type Ref, type Turn } from '../../bus/index.ts';
+
+/** A connected bus. */
+export interface BusConnection {
+  /** Runs `f` as a turn of the client actor. */
+  turn(f: (t: Turn, config: Ref) => void): void;
+  /** Closes the connection; what the client asserted is retracted by the bus. */
+  close(): Promise<void>;
+}
+
+/** Raised when no bus answers at the socket. */
+export class NoBusError extends Error {}
+
+/** Every assertion matching one of `patterns` at this moment (a sync round trip ends the wait). */
+export function snapshot(conn: BusConnection, patterns: readonly Pattern[]): Promise<Assertion[]> {
+  return new Promise((resolve) => {
+    conn.turn((t, config) => {
+      const seen = new Map<number, Assertion>();
+      t.facet((t) => {
+        t.preventInertCheck();
+        const facet = t.activeFacet;
+        for (const p of patterns) {
+          t.observe(config, P.bind(p), {
+            added: (_t, [v], h) => void seen.set(h, v),
+            removed: (_t, _c, h) => void seen.delete(h),
+          });
+        }
+        t.sync(config, (t) => {
+          resolve([...seen.values()]);
+          t.stop(facet);
+        });
+      });
+    });
+  });
+}
+
+/** Resolves once `pred` holds over the assertions matching `patterns` (rejects after `timeoutMs`). */
+export function waitUntil(conn: BusConnection, patterns: readonly Pattern[], pred: (present: Assertion[]) => boolean, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    conn.turn((t, config) => {
+      const seen = new Map<number, Assertion>();
+      t.facet((t) => {
+        t.preventInertCheck();
+        const facet = t.activeFacet;
+        let done = false;
+        const check = (t: Turn) => {
+          if (done || !pred([...seen.values()])) return;
+          done = true;
+          resolve();
+          t.stop(facet);
+        };
+        for (const p of patterns) {
+          t.observe(config, P.bind(p), {
+            added: (t, [v], h) => { seen.set(h, v); check(t); },
+            removed: (t, _c, h) => { seen.delete(h); check(t); },
+          });
+        }
+        t.sync(config, check);
+        t.after(timeoutMs, (t) => {
+          if (done) return;
+          done = true;
+          reject(new Error(`timed out after ${timeoutMs / 1000} s`));
+          t.stop(facet);
+        });
+      });
+    });
+  });
+}

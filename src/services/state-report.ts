@@ -1,0 +1,16 @@
+// The console's view of a booting machine: one line each time a service changes state.
+import { stringify } from '../preserves/index.ts';
+import { P, type Assertion, type Ref, type Turn } from '../bus/index.ts';
+import { ServicePattern } from './service-protocol.ts';
+
+const show = (v: Assertion): string => stringify(v, { embeddedEncode: () => Symbol.for('ref') });
+
+/** Prints `SERVICE: STATE` for every service state that appears, `SERVICE: no longer STATE` as one goes. */
+export function reportStates(t: Turn, config: Ref, write: (line: string) => void): void {
+  t.observe(config, ServicePattern.state(P.bind(), P.bind()), {
+    added: (_t, [name, state]) => write(`${show(name)}: ${show(state)}`),
+    removed: (_t, [name, state]) => {
+      if (show(state) !== 'up') write(`${show(name)}: no longer ${show(state)}`);
+    },
+  });
+}
