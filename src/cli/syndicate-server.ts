@@ -1,5 +1,6 @@
 // syndicate-server: the bus. Runs config watchers on the given paths, or checks scripts.
 import { mkdirSync, mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { settle } from '../bus/index.ts';
@@ -80,7 +81,7 @@ export function startServer(o: ServerOptions, extra: Partial<SystemOptions> = {}
   // With --root, absolute -c paths name places in the root; relative ones are the caller's.
   const configPaths = o.configPaths.map((p) => (o.rootDir !== null && path.isAbsolute(p) ? p : path.resolve(p)));
   const state = o.stateDir;
-  if (state !== null) mkdirSync(state, { recursive: true, mode: 0o700 });
+  if (state !== null) mkdirSync(path.join(state, 'ctl'), { recursive: true, mode: 0o700 });
   const daemons = state !== null ? { logDir: path.join(state, 'log'), runtimeDir: state } : {};
   const system = startSystem({
     services: (config, log) => [daemonService(config, log, daemons)],
@@ -114,6 +115,8 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
     process.stderr.write(`checked ${report.files} file(s): ${report.errors.length} error(s)\n`);
     return report.errors.length > 0 ? 1 : 0;
   }
+  // A state folder of our own making is removed again at exit; a given one is kept.
+  const ownState = o.stateDir === null && o.rootDir === null;
   o.stateDir ??= o.rootDir !== null ? path.join(o.rootDir, 'run/syndicate') : mkdtempSync(path.join(tmpdir(), 'syndicate-'));
   if (o.banner) {
     process.stderr.write(`syndicate-bus: config ${o.configPaths.join(', ') || '(none)'}${o.rootDir ? ' under ' + o.rootDir : ''}\n`);
@@ -121,7 +124,10 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
   }
   const { stop } = startServer(o);
   return await new Promise<number>((resolve) => {
-    const shutdown = () => void stop().then(() => resolve(0));
+    const stateDir = o.stateDir!;
+    const shutdown = () => void stop()
+      .then(() => (ownState ? rm(stateDir, { recursive: true, force: true }) : undefined))
+      .then(() => resolve(0));
     process.once('SIGTERM', shutdown);
     process.once('SIGINT', shutdown);
   });
