@@ -6,6 +6,7 @@ import { compileScriptPattern } from '../config-lang/script-pattern.ts';
 import { Service } from '../services/service-protocol.ts';
 import { persist, unpersist } from '../services/control-store.ts';
 import { readLastLines } from '../services/log-file.ts';
+import { serviceLogDirName } from '../services/daemon-service.ts';
 import { connectBus, DEFAULT_SOCKET } from './ctl/connect.ts';
 import { NoBusError, snapshot, waitUntil, type BusConnection } from './ctl/connection.ts';
 import { graphDot, graphText } from './ctl/graph.ts';
@@ -29,7 +30,7 @@ The socket is --socket PATH, else $SYNDICATE_SOCKET, else DIR/run/syndicate/cont
 /** A mistake on the command line or in its values: one line, exit code 2. */
 export class CtlUsageError extends Error {}
 
-const SERVICE_LABELS = ['require-service', 'run-service', 'service-hold', 'service-state', 'service-state-since', 'daemon-status', 'depends-on'];
+const SERVICE_LABELS = ['service-error', 'require-service', 'run-service', 'service-hold', 'service-state', 'service-state-since', 'daemon-status', 'depends-on'];
 const servicePatterns = (): Pattern[] => SERVICE_LABELS.map((l) => P.rec(l));
 
 function value(text: string | undefined, what: string): Assertion {
@@ -51,8 +52,13 @@ async function services(conn: BusConnection): Promise<Map<string, ServiceView>> 
   return buildServiceModel(await snapshot(conn, servicePatterns()));
 }
 
+/** Where the bus keeps a daemon's log files: `log/` beside its control socket (`--state`). */
+function defaultLogDir(socket: string, name: Assertion): string {
+  return path.join(path.dirname(socket), 'log', serviceLogDirName(name));
+}
+
 /** Runs one command; returns the exit code. Output goes through `out` (stdout lines). */
-export async function runCommand(conn: BusConnection, args: string[], out: (line: string) => void): Promise<number> {
+export async function runCommand(conn: BusConnection, args: string[], out: (line: string) => void, socket = DEFAULT_SOCKET): Promise<number> {
   const [cmd, ...rest] = args;
   const flag = (f: string) => rest.includes(f);
   const option = (f: string) => { const i = rest.indexOf(f); return i >= 0 ? rest[i + 1] : undefined; };
@@ -103,12 +109,15 @@ export async function runCommand(conn: BusConnection, args: string[], out: (line
     case 'logs': {
       const name = show(serviceName(positional[0]));
       const m = await services(conn);
-      const dir = m.get(name)?.status?.logDir;
-      if (dir === undefined) {
-        out(`${name}: no log folder known (not a daemon, or never started)`);
+      const dir = m.get(name)?.status?.logDir ?? defaultLogDir(socket, serviceName(positional[0]));
+      let lines: string[];
+      try {
+        lines = await readLastLines(dir, Number(option('-n') ?? 20));
+      } catch {
+        out(`${name}: no logs (not a daemon of this bus, or it never printed anything)`);
         return 1;
       }
-      for (const l of await readLastLines(dir, Number(option('-n') ?? 20))) out(l);
+      for (const l of lines) out(l);
       if (flag('-f')) await follow(dir, out);
       return 0;
     }
@@ -193,7 +202,7 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<numbe
   let conn: BusConnection | null = null;
   try {
     conn = await connectBus(socket);
-    return await runCommand(conn, rest, (l) => void process.stdout.write(l + '\n'));
+    return await runCommand(conn, rest, (l) => void process.stdout.write(l + '\n'), socket);
   } catch (e) {
     if (e instanceof CtlUsageError) {
       process.stderr.write(`syndicate-ctl: ${e.message}\n`);

@@ -1,8 +1,8 @@
 // The supervisor (spec §4.4): runs a service in its own actor, publishes its service-state,
 // restarts it by policy with the reference's 200 ms / 10 s delays, and handles
 // `<restart-service NAME>`.
-import { sym } from '../preserves/index.ts';
-import { P, type Actor, type Assertion, type ExitReason, type Facet, type Ref, type Turn } from '../bus/index.ts';
+import { Record, sym } from '../preserves/index.ts';
+import { P, describeError, type Actor, type Assertion, type ExitReason, type Facet, type Ref, type Turn } from '../bus/index.ts';
 import { Service, ServicePattern, type ServiceState } from './service-protocol.ts';
 
 /** What to do when the supervised actor ends. */
@@ -19,6 +19,8 @@ export interface SupervisorOptions {
   readonly actorName: string;
 }
 
+const $error = sym('service-error');
+
 /** Restarts within this window count towards the long delay (spec §4.4). */
 const WINDOW_MS = 5000;
 const SHORT_DELAY_MS = 200;
@@ -34,6 +36,9 @@ export function supervise(t: Turn, options: SupervisorOptions, boot: (t: Turn) =
   const { name, config } = options;
   const state = t.field<ServiceState>('started', 'service-state');
   t.assertDataflow(config, () => Service.state(name, state.value));
+  // Why the service last crashed, while it is failed: what `syndicate-ctl why` shows.
+  const lastError = t.field<string | null>(null, 'last-error');
+  t.assertDataflow(config, () => (state.value === 'failed' && lastError.value !== null ? new Record<Ref>($error, [name, lastError.value]) : undefined));
   const restarts: number[] = [];
   let child: Actor | null = null;
   let restartRequested = false;
@@ -53,6 +58,7 @@ export function supervise(t: Turn, options: SupervisorOptions, boot: (t: Turn) =
       return;
     }
     state.value = reason.ok ? 'complete' : 'failed';
+    lastError.value = reason.ok ? null : describeError(reason.error);
     if (reason.ok && options.policy === 'on-error') return;
     const now = Date.now();
     while (restarts.length > 0 && now - restarts[0] > WINDOW_MS) restarts.shift();

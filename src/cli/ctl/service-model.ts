@@ -34,6 +34,8 @@ export interface ServiceView {
   readonly since: Map<string, string>;
   readonly dependsOn: Dependency[];
   status?: ProcessStatus;
+  /** Why the service last crashed, while it is failed. */
+  error?: string;
 }
 
 /** Text of a value as the operator types it. */
@@ -76,6 +78,7 @@ export function buildServiceModel(assertions: Iterable<Assertion>): Map<string, 
       case 'run-service': if (f.length === 1) get(f[0]).running = true; break;
       case 'service-hold': if (f.length === 1) get(f[0]).held = true; break;
       case 'service-state': if (f.length === 2) get(f[0]).states.push(String(plain(f[1]))); break;
+      case 'service-error': if (f.length === 2) get(f[0]).error = String(plain(f[1])); break;
       case 'service-state-since': if (f.length === 3) get(f[0]).since.set(String(plain(f[1])), String(plain(f[2]))); break;
       case 'daemon-status': {
         if (f.length !== 2) break;

@@ -19,6 +19,7 @@ export function explain(services: Map<string, ServiceView>, name: string): strin
   }
   if (unmet.length === 0 && s.dependsOn.length > 0) out.push(`  all ${s.dependsOn.length} dependencies hold`);
   for (const c of cyclesThrough(services, name)) out.push(`  dependency cycle: ${c.join(' -> ')}`);
+  if (s.error !== undefined) out.push(`  failed: ${s.error}`);
   if (s.status !== undefined) {
     const st = s.status;
     if (st.pid !== undefined) out.push(`  pid ${st.pid}${st.since ? ' since ' + st.since : ''}`);
