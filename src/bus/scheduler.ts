@@ -49,3 +49,8 @@ export function settle(): Promise<void> {
   if (!scheduled) return Promise.resolve();
   return new Promise((resolve) => idleWaiters.push(resolve));
 }
+
+/** How many turns wait in the run queue (for inspection and debugging). */
+export function runQueueLength(): number {
+  return queue.length - head;
+}

@@ -98,6 +98,7 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
   const initial = async (): Promise<void> => {
     const top = await realpath(root);
     const isDir = (await stat(top)).isDirectory();
+    if (closed) return; // the watcher's facet stopped while we were looking
     // chokidar's own scan is slow on big trees, so it runs alongside ours; once it is ready,
     // anything that changed in between is found by comparing file signatures.
     const w = options.watch === false ? null : (watcher = startWatching(top, isDir));
@@ -112,6 +113,10 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
     });
     if (w === null) return;
     await new Promise<void>((resolve) => w.once('ready', () => resolve()));
+    if (closed) {
+      void w.close(); // closed while chokidar was starting: close again now that it is ready
+      return;
+    }
     const now = new Set(await listScripts(top).catch(() => []));
     for (const f of new Set([...now, ...files])) if (signature(f) !== seen.get(f)) changed(f);
   };

@@ -29,7 +29,8 @@ export async function testSystem(options: SystemOptions = {}): Promise<TestSyste
     writeLog: (l) => void logLines.push(l),
     ...options,
     onBoot: (t, s) => {
-      t.observe(s.config, P.bind(), { added: check, removed: () => queueMicrotask(check) });
+      // Checked after the whole delivery turn, so other observers of the same change have run.
+      t.observe(s.config, P.bind(), { added: () => queueMicrotask(check), removed: () => queueMicrotask(check) });
       options.onBoot?.(t, s);
     },
   });
