@@ -73,7 +73,7 @@ test('timers belong to facets: after fires once, every repeats, both stop with t
   let ticker!: Facet;
   let cancelled!: Facet;
   await inTurn(main, (t) => {
-    cancelled = t.facet((t) => t.after(5, () => void fired.push('cancelled fired')));
+    cancelled = t.facet((t) => t.after(30, () => void fired.push('cancelled fired')));
     ticker = t.facet((t) => {
       let n = 0;
       t.every(1, (t) => {
@@ -81,12 +81,12 @@ test('timers belong to facets: after fires once, every repeats, both stop with t
         if (++n === 3) t.stop(ticker, () => done());
       });
     });
-    t.after(1, (t) => void t.stop(cancelled));
+    t.stop(cancelled); // its pending timer must be cleared with it
   });
   assert.equal(ticker.isLive, true, 'a pending timer keeps a new facet from being reaped');
   await finished;
-  // A later timer as sentinel: once it fires, the cancelled 5 ms timer would have fired too.
-  await new Promise<void>((r) => main.turn((t) => t.after(10, () => r())));
+  // A later timer as sentinel: once it fires, the cancelled 30 ms timer would have fired too.
+  await new Promise<void>((r) => main.turn((t) => t.after(60, () => r())));
   assert.deepEqual(fired, ['tick', 'tick', 'tick']);
   assert.equal(cancelled.isLive, false);
 });
