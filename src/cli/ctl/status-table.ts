@@ -18,7 +18,7 @@ export function age(since: string | undefined, now = Date.now()): string {
 /** The row of one service: name, state, time in state, pid, restarts, last exit. */
 export function statusRow(s: ServiceView, now = Date.now()): string[] {
   const state = displayState(s);
-  return [s.text, state, age(s.since.get(state), now), String(s.status?.pid ?? '-'), String(s.status?.restarts ?? '-'), s.status?.lastExit ?? '-'];
+  return [s.text, state, age(s.since.get(state), now), String(s.status?.pid ?? '-'), String(s.status?.restarts ?? '-'), s.status?.lastExit ?? s.error ?? '-'];
 }
 
 /** The table as aligned text lines; `colour` adds ANSI colours to the state column. */
@@ -38,7 +38,7 @@ export function statusJson(services: Map<string, ServiceView>): unknown[] {
   return [...services.values()].sort((a, b) => a.text.localeCompare(b.text)).map((s) => ({
     service: s.text, state: displayState(s), states: s.states, since: s.since.get(displayState(s)) ?? null,
     required: s.required, running: s.running, held: s.held,
-    pid: s.status?.pid ?? null, restarts: s.status?.restarts ?? null, lastExit: s.status?.lastExit ?? null,
+    pid: s.status?.pid ?? null, restarts: s.status?.restarts ?? null, lastExit: s.status?.lastExit ?? s.error ?? null,
     dependsOn: s.dependsOn.map((d) => ({ on: d.dependee ?? d.text, state: d.wantedState ?? null, holds: d.holds })),
   }));
 }
