@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader.
-import { register } from 'tsx/esm/api';
-register();
-const { run } = await import('../src/cli/preserves-tool.ts');
-run();
+// Runs src/cli/preserves-tool (compiled when fresh, else through tsx; see launch.js).
+import { launch } from './launch.js';
+await launch('preserves-tool');

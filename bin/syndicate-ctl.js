@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-// Runs the TypeScript program through tsx's loader.
-import { register } from 'tsx/esm/api';
-register();
-const { run } = await import('../src/cli/syndicate-ctl.ts');
-process.exitCode = await run();
+// Runs src/cli/syndicate-ctl (compiled when fresh, else through tsx; see launch.js).
+import { launch } from './launch.js';
+await launch('syndicate-ctl');

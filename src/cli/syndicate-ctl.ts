@@ -6,7 +6,6 @@ import { compileScriptPattern } from '../config-lang/script-pattern.ts';
 import { Service } from '../services/service-protocol.ts';
 import { persist, unpersist } from '../services/control-store.ts';
 import { readLastLines } from '../services/log-file.ts';
-import { serviceLogDirName } from '../services/daemon-service.ts';
 import { connectBus, DEFAULT_SOCKET } from './ctl/connect.ts';
 import { NoBusError, snapshot, waitUntil, type BusConnection } from './ctl/connection.ts';
 import { graphDot, graphText } from './ctl/graph.ts';
@@ -53,7 +52,9 @@ async function services(conn: BusConnection): Promise<Map<string, ServiceView>> 
 }
 
 /** Where the bus keeps a daemon's log files: `log/` beside its control socket (`--state`). */
-function defaultLogDir(socket: string, name: Assertion): string {
+async function defaultLogDir(socket: string, name: Assertion): Promise<string> {
+  // Loaded on demand: the daemon service module pulls in process handling the other commands never need.
+  const { serviceLogDirName } = await import('../services/daemon-service.ts');
   return path.join(path.dirname(socket), 'log', serviceLogDirName(name));
 }
 
@@ -109,7 +110,7 @@ export async function runCommand(conn: BusConnection, args: string[], out: (line
     case 'logs': {
       const name = show(serviceName(positional[0]));
       const m = await services(conn);
-      const dir = m.get(name)?.status?.logDir ?? defaultLogDir(socket, serviceName(positional[0]));
+      const dir = m.get(name)?.status?.logDir ?? await defaultLogDir(socket, serviceName(positional[0]));
       let lines: string[];
       try {
         lines = await readLastLines(dir, Number(option('-n') ?? 20));
@@ -195,6 +196,11 @@ export function socketPath(args: string[]): { socket: string; rest: string[] } {
 /** Runs the program; resolves to the exit code. */
 export async function run(argv: string[] = process.argv.slice(2)): Promise<number> {
   const { socket, rest } = socketPath(argv);
+  // Output piped into `head` and the like: a closed pipe ends us quietly.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   if (rest.length === 0 || rest[0] === '-h' || rest[0] === '--help') {
     process.stdout.write(USAGE + '\n');
     return rest.length === 0 ? 2 : 0;
