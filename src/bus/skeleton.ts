@@ -43,6 +43,11 @@ interface Family {
   readonly guards: readonly Guard[];
   readonly constPaths: readonly Path[];
   readonly leaves: Map<string, Leaf>;
+  /**
+   * The present assertions that pass the guards, by literal-values key: a new observer of the
+   * family is populated with one lookup instead of a scan (spec §7.3, "each node caches").
+   */
+  readonly cache: Map<string, Map<string, Assertion>>;
 }
 
 /** The bucket of patterns whose root is a discard or a bare capture: they see every value. */
@@ -195,6 +200,10 @@ export class Index {
       const ck = tupleKey(cs);
       if (h.captures.add(ck, cs) !== Change.Appeared) return;
       for (const [obs, handles] of h.observers) handles.set(ck, t.assert(obs, cs));
+    }, (fam, lk) => {
+      let c = fam.cache.get(lk);
+      if (c === undefined) fam.cache.set(lk, (c = new Map()));
+      c.set(vKey, v);
     });
   }
 
@@ -216,6 +225,11 @@ export class Index {
           t.retract(hd);
         }
       }
+    }, (fam, lk) => {
+      const c = fam.cache.get(lk);
+      if (c === undefined) return;
+      c.delete(vKey);
+      if (c.size === 0) fam.cache.delete(lk);
     });
   }
 
@@ -227,16 +241,18 @@ export class Index {
     });
   }
 
-  private visit(v: Assertion, rk: string, f: (h: Handler) => void): void {
-    this.visitBucket(this.buckets.get(rk), v, f);
-    if (rk !== ANY) this.visitBucket(this.buckets.get(ANY), v, f);
+  private visit(v: Assertion, rk: string, f: (h: Handler) => void, cache?: (fam: Family, lk: string) => void): void {
+    this.visitBucket(this.buckets.get(rk), v, f, cache);
+    if (rk !== ANY) this.visitBucket(this.buckets.get(ANY), v, f, cache);
   }
 
-  private visitBucket(b: Map<string, Family> | undefined, v: Assertion, f: (h: Handler) => void): void {
+  private visitBucket(b: Map<string, Family> | undefined, v: Assertion, f: (h: Handler) => void, cache?: (fam: Family, lk: string) => void): void {
     if (b === undefined) return;
     for (const fam of b.values()) {
       if (!passes(fam.guards, v)) continue;
-      const leaf = fam.leaves.get(projectKey(v, fam.constPaths));
+      const lk = projectKey(v, fam.constPaths);
+      cache?.(fam, lk);
+      const leaf = fam.leaves.get(lk);
       if (leaf === undefined) continue;
       for (const h of leaf.handlers.values()) f(h);
     }
@@ -249,7 +265,10 @@ export class Index {
     if (bucket === undefined) this.buckets.set(a.rootKey, (bucket = new Map()));
     const fk = guardsKey(a.guards) + '|' + pathsKey(a.constPaths);
     let fam = bucket.get(fk);
-    if (fam === undefined) bucket.set(fk, (fam = { guards: a.guards, constPaths: a.constPaths, leaves: new Map() }));
+    if (fam === undefined) {
+      bucket.set(fk, (fam = { guards: a.guards, constPaths: a.constPaths, leaves: new Map(), cache: new Map() }));
+      this.fill(fam, a.rootKey);
+    }
     const lk = tupleKey(a.constValues);
     let leaf = fam.leaves.get(lk);
     if (leaf === undefined) fam.leaves.set(lk, (leaf = { handlers: new Map() }));
@@ -258,7 +277,10 @@ export class Index {
     if (h === undefined) {
       h = { capturePaths: a.capturePaths, captures: new Bag(), observers: new Map() };
       leaf.handlers.set(hk, h);
-      this.populate(a, h);
+      for (const v of fam.cache.get(lk)?.values() ?? []) {
+        const cs = project(v, a.capturePaths);
+        h.captures.add(tupleKey(cs), cs);
+      }
     }
     let handles = h.observers.get(observer);
     if (handles !== undefined) return;
@@ -266,22 +288,20 @@ export class Index {
     for (const [ck, e] of h.captures.entries()) handles.set(ck, t.assert(observer, e.value));
   }
 
-  /** Fills a new handler's capture bag from the assertions already present. */
-  private populate(a: Analysis, h: Handler): void {
+  /** Fills a new family's cache from the assertions already present (of its bucket only). */
+  private fill(fam: Family, rootKey: string): void {
     const scan = (m: Map<string, Assertion> | undefined): void => {
       if (m === undefined) return;
-      for (const v of m.values()) {
-        if (!passes(a.guards, v)) continue;
-        const cv = project(v, a.constPaths);
-        let same = true;
-        for (let i = 0; i < cv.length && same; i++) same = is(cv[i], a.constValues[i]);
-        if (!same) continue;
-        const cs = project(v, a.capturePaths);
-        h.captures.add(tupleKey(cs), cs);
+      for (const [vKey, v] of m) {
+        if (!passes(fam.guards, v)) continue;
+        const lk = projectKey(v, fam.constPaths);
+        let c = fam.cache.get(lk);
+        if (c === undefined) fam.cache.set(lk, (c = new Map()));
+        c.set(vKey, v);
       }
     };
-    if (a.rootKey === ANY) for (const m of this.present.values()) scan(m);
-    else scan(this.present.get(a.rootKey));
+    if (rootKey === ANY) for (const m of this.present.values()) scan(m);
+    else scan(this.present.get(rootKey));
   }
 
   /** Unregisters an observer and retracts everything it was shown. */
