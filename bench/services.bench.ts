@@ -145,19 +145,31 @@ function residentMb(): number {
   return process.memoryUsage().rss / 1048576;
 }
 
-// Resident memory is measured in a fresh process of its own, so earlier stages' heaps do not count.
-if (process.argv[2] === '--rss') {
-  const r = await processesReady(SLEEPERS, true);
-  console.log(JSON.stringify(r));
-  process.exit(0);
-}
-
-async function rssInChild(): Promise<{ rssMb: number; idleRssMb: number }> {
-  const c = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--rss'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  c.stdout.on('data', (b: Buffer) => void (out += b.toString()));
-  await new Promise((r) => c.once('exit', r));
-  return JSON.parse(out.trim().split('\n').pop()!) as { rssMb: number; idleRssMb: number };
+/** Resident memory (MB) of a real `syndicate-server` process running `n` sleeping daemons. */
+async function busRss(n: number): Promise<number> {
+  const { mkdtemp, rm, writeFile, readFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const dir = await mkdtemp(path.join(tmpdir(), 'rss-config-'));
+  const state = await mkdtemp(path.join(tmpdir(), 'rss-state-'));
+  let script = '';
+  for (let i = 0; i < n; i++) script += `<require-service <daemon s${i}>> <daemon s${i} "exec sleep 1000">\n`;
+  await writeFile(path.join(dir, 'sleepers.pr'), script);
+  const top = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+  const bus = spawn(process.execPath, [path.join(top, 'bin/syndicate-server.js'), '--no-banner', '--state', state, '-c', dir], { stdio: 'ignore' });
+  const { spawnSync } = await import('node:child_process');
+  for (;;) {
+    const r = spawnSync(process.execPath, [path.join(top, 'bin/syndicate-ctl.js'), '--socket', path.join(state, 'control.sock'), 'status', '--json'], { encoding: 'utf8' });
+    if (r.status === 0 && (JSON.parse(r.stdout) as { state: string }[]).filter((x) => x.state === 'ready').length >= n + 2) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  const status = await readFile(`/proc/${bus.pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)![1]);
+  bus.kill('SIGTERM');
+  await new Promise((r) => bus.once('exit', r));
+  await rm(dir, { recursive: true, force: true });
+  await rm(state, { recursive: true, force: true });
+  return kb / 1024;
 }
 
 const figures: Figure[] = [];
@@ -170,7 +182,6 @@ figures.push(figure('services', `${MILESTONES} milestone services to up`, await 
 const rawMany = await rawSpawnMany(PROCESSES);
 const many = await processesReady(PROCESSES);
 figures.push(figure('services', `${PROCESSES} process daemons to ready`, many.ms, 'ms', rawMany));
-const sleepers = await rssInChild();
-// Baseline: the same bus process before the daemons were started.
-figures.push(figure('services', `resident memory with ${SLEEPERS} sleeping daemons`, sleepers.rssMb, 'MB', sleepers.idleRssMb));
+// The real server process (compiled when `npm run build` is fresh); baseline: the same with none.
+figures.push(figure('services', `resident memory of the bus with ${SLEEPERS} sleeping daemons`, await busRss(SLEEPERS), 'MB', await busRss(0)));
 report(figures);
