@@ -35,5 +35,7 @@ export async function launch(name) {
     mod = await import(pathToFileURL(path.join(top, 'src/cli', name + '.ts')).href);
   }
   const code = await mod.run();
-  if (typeof code === 'number') process.exitCode = code;
+  // A program that returns its exit code is done: leftover handles (a watcher still closing,
+  // a socket) must not keep a stopped bus or a finished command alive.
+  if (typeof code === 'number') process.exit(code);
 }
