@@ -262,6 +262,16 @@ test('a missing program: a clear log line, failed, retried by the supervisor; th
   await s.idle();
 });
 
+test('a shell command the machine lacks (sh exit 127) is failed with the reason, not restarted forever', async () => {
+  const s = await daemonTest();
+  await s.daemon('noshell', '"no-such-program-xyz --opt"');
+  await s.until(has(state('noshell', 'failed')), 'failed');
+  await s.lines('command not found: "no-such-program-xyz --opt" (sh exit 127)');
+  await s.until((c) => c.some((l) => l.startsWith('<service-error <daemon noshell> "command not found')), 'service-error says why');
+  await s.stop();
+  await s.idle();
+});
+
 test('specs: a form-invalid spec is logged and holds readiness back; an option-invalid one crashes', async () => {
   const s = await daemonTest();
   await s.daemon('odd', '42');
