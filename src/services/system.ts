@@ -9,8 +9,6 @@ import { startLogger } from './logger.ts';
 import { startStateClock } from './state-clock.ts';
 import { startControlStore } from './control-store.ts';
 import { createGatekeeper } from '../relay/gatekeeper.ts';
-import { bind } from '../relay/gatekeeper-protocol.ts';
-import { sturdyDescriptionToValue } from '../relay/sturdy.ts';
 import { gatekeeperService } from './gatekeeper-service.ts';
 import { listenerFlagsToAssertions, relayListenerService, unixListenerName } from './relay-listener-service.ts';
 import { reportStates } from './state-report.ts';
@@ -45,7 +43,7 @@ export interface SystemOptions {
   /** Unix relay listeners (`-s PATH`) and TCP ports (`-p PORT`, on 0.0.0.0) exporting the gatekeeper. */
   readonly sockets?: readonly string[];
   readonly ports?: readonly number[];
-  /** The control socket: a Unix listener where the well-known ref resolves to the config dataspace. */
+  /** The control socket: a Unix listener exporting the config dataspace itself as OID 0. */
   readonly controlSocket?: string;
   /** Print each service state as it changes (the console of `npm start`). */
   readonly reportStates?: (line: string) => void;
@@ -66,9 +64,6 @@ export function scriptEnvironment(config: Ref, log: Ref, gatekeeper: Ref | null 
 export function underRoot(rootDir: string | undefined, p: string): string {
   return rootDir === undefined || !path.isAbsolute(p) ? p : path.join(rootDir, p);
 }
-
-/** The OID under which the control socket binds the config dataspace (syndicate-ctl resolves it). */
-export const CONTROL_OID = 'syndicate';
 
 /** The record naming a config watcher service. */
 export function configWatcherName(path: string, env: Dictionary<Ref>): Assertion {
@@ -104,10 +99,10 @@ export function startSystem(options: SystemOptions = {}): System {
     }
     for (const a of listenerFlagsToAssertions({ ports: options.ports, sockets: options.sockets }, gatekeeper)) t.assert(config, a);
     if (options.controlSocket !== undefined) {
-      // The well-known control capability: `<ref {oid: "syndicate" ...}>`, empty key; who may
-      // use it is decided by the socket's file mode (0600).
-      t.assert(config, bind(sturdyDescriptionToValue<Ref>({ oid: CONTROL_OID, key: new Uint8Array(0) }), new Embedded<Ref>(config)));
-      t.assert(config, Service.run(unixListenerName(options.controlSocket, gatekeeper)));
+      // The control socket exports the config dataspace itself as OID 0 (as `--inferior` does
+      // in the reference): only who can open the socket (mode 0600) gets it. A sturdy ref bound
+      // in the config space would instead be reachable through every -s and -p listener.
+      t.assert(config, Service.run(unixListenerName(options.controlSocket, config)));
     }
     options.onBoot?.(t, system);
   });

@@ -102,3 +102,20 @@ test('kept operator assertions live in files the bus watches, and go when withdr
   await s.until(lacks('<require-service <kept $odd>>'), 'kept assertion withdrawn');
   await s.stop();
 });
+
+test('the control socket exports the config space directly: nothing is bound in the config space for it', async () => {
+  const { mkdtemp } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const { connectUnix } = await import('../../src/relay/client.ts');
+  const dir = await mkdtemp(path.join(tmpdir(), 'ctl-sock-'));
+  const sock = path.join(dir, 'control.sock');
+  const s = await testSystem({ controlSocket: sock });
+  await s.until((c) => c.some((l) => l.startsWith('<service-state <relay-listener <unix ') && l.endsWith(' ready>')), 'control socket listening');
+  assert.ok(!s.contents().some((l) => l.startsWith('<bind ')), 'no sturdy ref is bound that -s or -p listeners could resolve');
+  const client = await connectUnix(sock);
+  await client.turn((t) => t.assert(client.peer!, v('<hello-from-ctl>')));
+  await s.until(has('<hello-from-ctl>'), 'OID 0 of the control socket is the config space');
+  await client.close();
+  await s.stop();
+});
