@@ -40,3 +40,9 @@ test('-c runs the scripts of a folder; the logger prints log messages; SIGTERM e
   const code = await new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
   assert.equal(code, 0);
 });
+
+test('npx syndicate-server --check works from the project folder (the package links its own bins)', () => {
+  const r = spawnSync('npx', ['--no-install', 'syndicate-server', '--check', 'etc/syndicate'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /checked \d+ file\(s\): 0 error\(s\)/);
+});
