@@ -97,8 +97,8 @@ async function milestonesUp(n: number): Promise<number> {
   return ms;
 }
 
-/** `n` daemons `sleep 1000` from require-service to all ready; then optionally measure RSS. */
-async function processesReady(n: number, rss = false): Promise<{ ms: number; rssMb: number; idleRssMb: number }> {
+/** `n` daemons `sleep 1000`: ms from require-service to all ready. */
+async function processesReady(n: number): Promise<number> {
   let ready = 0;
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
@@ -108,7 +108,6 @@ async function processesReady(n: number, rss = false): Promise<{ ms: number; rss
     });
   });
   await settle();
-  const idleRssMb = rss ? residentMb() : 0;
   const t0 = now();
   act(s, (t) => {
     for (let i = 0; i < n; i++) {
@@ -118,13 +117,8 @@ async function processesReady(n: number, rss = false): Promise<{ ms: number; rss
   });
   await finished;
   const ms = now() - t0;
-  let rssMb = 0;
-  if (rss) {
-    await new Promise((r) => setTimeout(r, 500));
-    rssMb = residentMb();
-  }
   await shutdownSystem(s);
-  return { ms, rssMb, idleRssMb };
+  return ms;
 }
 
 /** Raw: `n` spawns of `sleep 1000` until every one has its 'spawn' event; then killed. */
@@ -138,11 +132,6 @@ async function rawSpawnMany(n: number): Promise<number> {
   const ms = now() - t0;
   await Promise.all(children.map((c) => new Promise((r) => { c.once('exit', r); c.kill('SIGKILL'); })));
   return ms;
-}
-
-function residentMb(): number {
-  (globalThis as { gc?: () => void }).gc?.();
-  return process.memoryUsage().rss / 1048576;
 }
 
 /** Resident memory (MB) of a real `syndicate-server` process running `n` sleeping daemons. */
@@ -181,7 +170,7 @@ figures.push(figure('services', 'crash-to-respawn p99', p99(cycles), 'ms', p99(r
 figures.push(figure('services', `${MILESTONES} milestone services to up`, await milestonesUp(MILESTONES), 'ms'));
 const rawMany = await rawSpawnMany(PROCESSES);
 const many = await processesReady(PROCESSES);
-figures.push(figure('services', `${PROCESSES} process daemons to ready`, many.ms, 'ms', rawMany));
+figures.push(figure('services', `${PROCESSES} process daemons to ready`, many, 'ms', rawMany));
 // The real server process (compiled when `npm run build` is fresh); baseline: the same with none.
 figures.push(figure('services', `resident memory of the bus with ${SLEEPERS} sleeping daemons`, await busRss(SLEEPERS), 'MB', await busRss(0)));
 report(figures);

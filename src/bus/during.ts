@@ -15,17 +15,16 @@ export interface AssertionObserver {
 }
 
 /**
- * Subscribes the active facet to `pattern` at `ds`; each distinct capture tuple gets its own
- * child facet running `body`, stopped when the tuple is retracted. Returns the subscription's handle.
+ * An entity that runs `body` in a new child facet of the active facet for each assertion it
+ * receives (kept even if inert), and stops that facet when the assertion is retracted.
  */
-export function during(t: Turn, ds: Ref, pattern: Pattern, body: (t: Turn, captures: Captures) => void): Handle {
+export function facetPerAssertion(t: Turn, body: (t: Turn, v: Assertion) => void): Ref {
   const facets = new Map<Handle, Facet>();
-  const observer = t.ref({
+  return t.ref({
     assert(t, v, h) {
-      const captures = v as Captures;
       facets.set(h, t.facet((t) => {
         t.preventInertCheck();
-        body(t, captures);
+        body(t, v);
       }));
     },
     retract(t, h) {
@@ -35,7 +34,14 @@ export function during(t: Turn, ds: Ref, pattern: Pattern, body: (t: Turn, captu
       t.stop(f);
     },
   });
-  return t.assert(ds, observe(pattern, observer));
+}
+
+/**
+ * Subscribes the active facet to `pattern` at `ds`; each distinct capture tuple gets its own
+ * child facet running `body`, stopped when the tuple is retracted. Returns the subscription's handle.
+ */
+export function during(t: Turn, ds: Ref, pattern: Pattern, body: (t: Turn, captures: Captures) => void): Handle {
+  return t.assert(ds, observe(pattern, facetPerAssertion(t, (t, v) => body(t, v as Captures))));
 }
 
 /** Runs `handler` in the active facet for every message at `ds` matching `pattern`. */

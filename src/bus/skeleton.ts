@@ -53,13 +53,16 @@ interface Family {
 /** The bucket of patterns whose root is a discard or a bare capture: they see every value. */
 const ANY = '*';
 
+/** The bucket key of records with this label (symbol labels, the usual case, stay cheap). */
+function recordKey(label: Assertion): string {
+  const l = peel(label);
+  return typeof l === 'symbol' ? 'r' + l.description : 'R' + valueKey(l);
+}
+
 /** The bucket key of a value: its record label, or its compound class, or itself. */
 export function rootKeyOfValue(v: Assertion): string {
   v = peel(v);
-  if (v instanceof Record) {
-    const l = peel(v.label);
-    return typeof l === 'symbol' ? 'r' + l.description : 'R' + valueKey(l);
-  }
+  if (v instanceof Record) return recordKey(v.label);
   if (Array.isArray(v)) return 'a';
   if (v instanceof Dictionary) return 'd';
   return 'v' + valueKey(v);
@@ -89,12 +92,7 @@ function analyse(p: CompiledPattern): Analysis {
         return;
       case 'group': {
         const t = p.type;
-        if (path.length === 0) {
-          const l = t.kind === 'rec' ? peel(t.label) : undefined;
-          rootKey = t.kind === 'rec'
-            ? (typeof l === 'symbol' ? 'r' + l.description : 'R' + valueKey(l!))
-            : t.kind === 'arr' ? 'a' : 'd';
-        }
+        if (path.length === 0) rootKey = t.kind === 'rec' ? recordKey(t.label) : t.kind === 'arr' ? 'a' : 'd';
         guards.push(t.kind === 'rec' ? { path, kind: 'rec', label: t.label } : { path, kind: t.kind });
         for (const [k, sub] of p.entries) walk(sub, [...path, k]);
         return;

@@ -2,7 +2,7 @@
 // per message of `??`; environments snapshotted by reactions; runtime errors stop only the
 // facet they happen in.
 import { Embedded, peel, stringify, sym, type Position } from '../preserves/index.ts';
-import { log, match, observe, type Assertion, type Facet, type Handle, type Ref, type Turn } from '../bus/index.ts';
+import { facetPerAssertion, log, match, observe, type Assertion, type Facet, type Ref, type Turn } from '../bus/index.ts';
 import { type Environment, copyEnv } from './environment.ts';
 import type { Expr, Instruction } from './instruction.ts';
 import { ScriptRuntimeError } from './runtime-error.ts';
@@ -78,22 +78,10 @@ function run(t: Turn, ins: Instruction, env: Environment, ctx: ScriptContext): v
       const ref = target(env, ins.target, ins.pos);
       const { pattern, names } = at(ins.pos, () => compileScriptPattern(ins.pattern, env));
       const snapshot = copyEnv(env);
-      const facets = new Map<Handle, Facet>();
-      const observer = t.ref({
-        assert(t, v, h) {
-          facets.set(h, t.facet((t) => {
-            t.preventInertCheck();
-            const env2 = copyEnv(snapshot);
-            bindCaptures(env2, names, v as Assertion[]);
-            guarded(t, ctx, () => run(t, ins.body, env2, ctx));
-          }));
-        },
-        retract(t, h) {
-          const f = facets.get(h);
-          if (f === undefined) return;
-          facets.delete(h);
-          t.stop(f);
-        },
+      const observer = facetPerAssertion(t, (t, v) => {
+        const env2 = copyEnv(snapshot);
+        bindCaptures(env2, names, v as Assertion[]);
+        guarded(t, ctx, () => run(t, ins.body, env2, ctx));
       });
       t.assert(ref, observe(pattern, observer));
       return;

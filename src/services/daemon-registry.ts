@@ -73,4 +73,3 @@ export function daemonRegistry(config: Ref): DaemonRegistry {
   return r;
 }
 
-export { valueKey };

@@ -4,14 +4,14 @@
 // `finish` and health checks, and sends every output line to the log dataspace and a log file.
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { Bytes, Dictionary, Embedded, Record, stringify, sym } from '../preserves/index.ts';
+import { Bytes, Dictionary, Embedded, Record, stringify, sym, valueKey } from '../preserves/index.ts';
 import { P, type Assertion, type Facet, type Field, type Ref, type Turn } from '../bus/index.ts';
 import { rfc3339 } from '../config-lang/evaluator.ts';
 import { attachRelay } from '../relay/relay.ts';
 import { RestartBackoff, decideOnExit, type ExitDecision } from './backoff.ts';
 import { commandProgram, showCommand } from './command.ts';
 import { DaemonProcess, type OutputStreamName } from './daemon-process.ts';
-import { PendingSet, daemonRegistry, valueKey, type DaemonHistory, type DaemonRegistry, type RunningDaemon } from './daemon-registry.ts';
+import { PendingSet, daemonRegistry, type DaemonHistory, type DaemonRegistry, type RunningDaemon } from './daemon-registry.ts';
 import { DaemonSpecError, parseDaemonSpec, type DaemonSpec } from './daemon-spec.ts';
 import { describeExit, isSuccess, type ExitStatus } from './exit-status.ts';
 import { runFinish } from './finish-command.ts';

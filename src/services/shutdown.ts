@@ -1,9 +1,9 @@
 // Orderly shutdown of a running system (issue 5, "Shutdown"): every daemon is stopped,
 // dependents before what they depend on, each process group with its own stop grace
 // (SIGTERM, `stopTimeout`, SIGKILL); resolves once no process the bus started is alive.
-import { Record, peel } from '../preserves/index.ts';
+import { Record, peel, valueKey } from '../preserves/index.ts';
 import { settle } from '../bus/index.ts';
-import { daemonRegistry, valueKey, type RunningDaemon } from './daemon-registry.ts';
+import { daemonRegistry, type RunningDaemon } from './daemon-registry.ts';
 import { parseServiceState } from './service-protocol.ts';
 import type { System } from './system.ts';
 

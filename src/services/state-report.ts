@@ -1,9 +1,6 @@
 // The console's view of a booting machine: one line each time a service changes state.
-import { stringify } from '../preserves/index.ts';
-import { P, type Assertion, type Ref, type Turn } from '../bus/index.ts';
+import { P, showAssertion as show, type Ref, type Turn } from '../bus/index.ts';
 import { ServicePattern } from './service-protocol.ts';
-
-const show = (v: Assertion): string => stringify(v, { embeddedEncode: () => Symbol.for('ref') });
 
 /** Prints `SERVICE: STATE` for every service state that appears, `SERVICE: no longer STATE` as one goes. */
 export function reportStates(t: Turn, config: Ref, write: (line: string) => void): void {

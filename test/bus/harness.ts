@@ -4,7 +4,8 @@ import { settle } from '../../src/bus/scheduler.ts';
 import { setLogHook, type LogEntry } from '../../src/bus/log.ts';
 import { P, type Pattern } from '../../src/bus/pattern.ts';
 import type { Ref } from '../../src/bus/ref.ts';
-import { stringify } from '../../src/preserves/index.ts';
+import { showAssertion } from '../../src/bus/show-assertion.ts';
+import type { Assertion } from '../../src/bus/ref.ts';
 
 /** Boots an actor running `boot` and waits until the engine is idle; returns the actor. */
 export async function boot(name: string, bootAction: (t: Turn) => void = () => {}): Promise<Actor> {
@@ -21,7 +22,7 @@ export async function inTurn(facet: Facet, action: (t: Turn) => void): Promise<v
 
 /** Text of a value for readable assertions in tests (refs print as `#:ref`). */
 export function show(v: unknown): string {
-  return stringify(v as never, { embeddedEncode: () => Symbol.for('ref') });
+  return showAssertion(v as Assertion);
 }
 
 /** Subscribes in the current turn and logs `+captures` / `-captures` / `!captures` lines. */

@@ -4,34 +4,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  type Value, Bytes, DecodeError, Dictionary, Double, Embedded, KeyedSet, Record, ShortInput,
-  decode, encode, is, parse, stringify, annotate, compare, valueKey,
+  DecodeError, ShortInput, decode, encode, is, parse, stringify, compare, valueKey,
 } from '../../src/preserves/index.ts';
+import { arbitraryValues } from './arbitrary-values.ts';
 
 const SEEDS = [1, 42, 20261123];
 
-const arbAtom: fc.Arbitrary<Value> = fc.oneof(
-  fc.boolean(),
-  fc.double().map((d) => new Double(d)),
-  fc.integer(),
-  fc.bigInt({ min: -(2n ** 200n), max: 2n ** 200n }).map((n) => (n >= -(2n ** 53n) + 1n && n <= 2n ** 53n - 1n ? Number(n) : n)),
-  fc.string({ unit: 'grapheme' }),
-  fc.uint8Array({ maxLength: 20 }).map((b) => new Bytes(b)),
-  fc.string({ unit: 'grapheme-ascii' }).map((s) => Symbol.for(s)),
-);
-
-const { value: arbValue } = fc.letrec<{ value: Value }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    arbAtom,
-    fc.array(tie('value'), { maxLength: 5 }),
-    fc.tuple(arbAtom, fc.array(tie('value'), { maxLength: 4 })).map(([l, fs]) => new Record(l, fs)),
-    fc.array(tie('value'), { maxLength: 4 }).map((xs) => new KeyedSet(xs)),
-    fc.array(fc.tuple(tie('value'), tie('value')), { maxLength: 4 }).map((es) => new Dictionary(es)),
-    tie('value').map((v) => Embedded.generic(v)),
-    fc.tuple(tie('value'), arbAtom).map(([v, a]) => annotate(v, a)),
-  ),
-}));
+const { arbValue } = arbitraryValues(200n);
 
 function onlyDecodeErrors(f: () => unknown): void {
   try {

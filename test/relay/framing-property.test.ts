@@ -4,10 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  Bytes, Dictionary, Double, Embedded, KeyedSet, Record, annotate, decode, is, parse, stringify, type Value,
+  decode, is, parse, stringify, type Value,
 } from '../../src/preserves/index.ts';
 import { PacketReader, PacketWriter, type ReadResult } from '../../src/relay/framing.ts';
 import { packetToValue, parsePacket } from '../../src/relay/packet.ts';
+import { arbitraryValues } from '../preserves/arbitrary-values.ts';
 
 const SAMPLES = [
   '[[0 <A <Says "a b" "hi]" #:[0 3]> 13>] [3 <R 13>]]',
@@ -46,28 +47,7 @@ test('splitting the stream anywhere yields the same packets', () => {
   ), { numRuns: 300, seed: 20260518 });
 });
 
-const arbAtom: fc.Arbitrary<Value> = fc.oneof(
-  fc.boolean(),
-  fc.double().map((d) => new Double(d)),
-  fc.integer(),
-  fc.bigInt({ min: -(2n ** 100n), max: 2n ** 100n }).map((n) => (n >= -(2n ** 53n) + 1n && n <= 2n ** 53n - 1n ? Number(n) : n)),
-  fc.string({ unit: 'grapheme' }),
-  fc.uint8Array({ maxLength: 20 }).map((b) => new Bytes(b)),
-  fc.string({ unit: 'grapheme-ascii' }).map((s) => Symbol.for(s)),
-);
-
-const { value: arbValue } = fc.letrec<{ value: Value }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    arbAtom,
-    fc.array(tie('value'), { maxLength: 5 }),
-    fc.tuple(arbAtom, fc.array(tie('value'), { maxLength: 4 })).map(([l, fs]) => new Record(l, fs)),
-    fc.array(tie('value'), { maxLength: 4 }).map((xs) => new KeyedSet(xs)),
-    fc.array(fc.tuple(tie('value'), tie('value')), { maxLength: 4 }).map((es) => new Dictionary(es)),
-    tie('value').map((v) => Embedded.generic(v)),
-    fc.tuple(tie('value'), arbAtom).map(([v, a]) => annotate(v, a)),
-  ),
-}));
+const { arbValue } = arbitraryValues(100n);
 
 /** What decoding one packet's bytes on their own gives: the framing must agree exactly. */
 function direct(bytes: Uint8Array, bin: boolean): string {

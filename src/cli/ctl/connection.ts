@@ -13,42 +13,24 @@ export interface BusConnection {
 /** Raised when no bus answers at the socket. */
 export class NoBusError extends Error {}
 
-/** Every assertion matching one of `patterns` at this moment (a sync round trip ends the wait). */
-export function snapshot(conn: BusConnection, patterns: readonly Pattern[]): Promise<Assertion[]> {
-  return new Promise((resolve) => {
-    conn.turn((t, config) => {
-      const seen = new Map<number, Assertion>();
-      t.facet((t) => {
-        t.preventInertCheck();
-        const facet = t.activeFacet;
-        for (const p of patterns) {
-          t.observe(config, P.bind(p), {
-            added: (_t, [v], h) => void seen.set(h, v),
-            removed: (_t, _c, h) => void seen.delete(h),
-          });
-        }
-        t.sync(config, (t) => {
-          resolve([...seen.values()]);
-          t.stop(facet);
-        });
-      });
-    });
-  });
-}
-
-/** Resolves once `pred` holds over the assertions matching `patterns` (rejects after `timeoutMs`). */
-export function waitUntil(conn: BusConnection, patterns: readonly Pattern[], pred: (present: Assertion[]) => boolean, timeoutMs: number): Promise<void> {
+/**
+ * Follows the assertions matching `patterns` until, after a first sync round trip (so that
+ * everything already present has arrived), `done` holds over them; resolves with them then.
+ * Rejects after `timeoutMs` when given.
+ */
+function observeUntil(conn: BusConnection, patterns: readonly Pattern[], done: (present: Assertion[]) => boolean, timeoutMs?: number): Promise<Assertion[]> {
   return new Promise((resolve, reject) => {
     conn.turn((t, config) => {
       const seen = new Map<number, Assertion>();
       t.facet((t) => {
         t.preventInertCheck();
         const facet = t.activeFacet;
-        let done = false;
+        let synced = false;
+        let finished = false;
         const check = (t: Turn) => {
-          if (done || !pred([...seen.values()])) return;
-          done = true;
-          resolve();
+          if (finished || !synced || !done([...seen.values()])) return;
+          finished = true;
+          resolve([...seen.values()]);
           t.stop(facet);
         };
         for (const p of patterns) {
@@ -57,14 +39,25 @@ export function waitUntil(conn: BusConnection, patterns: readonly Pattern[], pre
             removed: (t, _c, h) => { seen.delete(h); check(t); },
           });
         }
-        t.sync(config, check);
+        t.sync(config, (t) => { synced = true; check(t); });
+        if (timeoutMs === undefined) return;
         t.after(timeoutMs, (t) => {
-          if (done) return;
-          done = true;
+          if (finished) return;
+          finished = true;
           reject(new Error(`timed out after ${timeoutMs / 1000} s`));
           t.stop(facet);
         });
       });
     });
   });
+}
+
+/** Every assertion matching one of `patterns` at this moment (a sync round trip ends the wait). */
+export function snapshot(conn: BusConnection, patterns: readonly Pattern[]): Promise<Assertion[]> {
+  return observeUntil(conn, patterns, () => true);
+}
+
+/** Resolves once `pred` holds over the assertions matching `patterns` (rejects after `timeoutMs`). */
+export async function waitUntil(conn: BusConnection, patterns: readonly Pattern[], pred: (present: Assertion[]) => boolean, timeoutMs: number): Promise<void> {
+  await observeUntil(conn, patterns, pred, timeoutMs);
 }

@@ -1,6 +1,6 @@
 // What syndicate-ctl knows of the services, built from the assertions of the config dataspace.
-import { Dictionary, Record, peel, stringify, valueKey } from '../../preserves/index.ts';
-import type { Assertion } from '../../bus/index.ts';
+import { Dictionary, Record, peel, valueKey } from '../../preserves/index.ts';
+import { showAssertion, type Assertion } from '../../bus/index.ts';
 
 /** One `depends-on` of a service, and whether it holds now. */
 export interface Dependency {
@@ -39,9 +39,7 @@ export interface ServiceView {
 }
 
 /** Text of a value as the operator types it. */
-export function show(v: Assertion): string {
-  return stringify(v, { embeddedEncode: () => Symbol.for('ref') });
-}
+export const show = showAssertion;
 
 function label(v: Assertion): string | null {
   const x = peel(v);
