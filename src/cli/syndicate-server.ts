@@ -8,6 +8,8 @@ import { checkPaths } from '../config-lang/check.ts';
 import { daemonService } from '../services/daemon-service.ts';
 import { shutdownSystem } from '../services/shutdown.ts';
 import { startSystem, type System, type SystemOptions } from '../services/system.ts';
+import { parseSize } from '../relay/limits.ts';
+import { checkAllowNetwork, parseTcpFlag, type ListenerLimits, type TcpFlag } from '../services/relay-listener-service.ts';
 
 /** What the command line asked for. */
 export interface ServerOptions {
@@ -18,9 +20,13 @@ export interface ServerOptions {
   rootDir: string | null;
   /** `--state DIR`: runtime state (logs, sockets, operator assertions). */
   stateDir: string | null;
-  /** `-s PATH`: Unix relay listeners; `-p PORT`: TCP relay listeners on 0.0.0.0. */
+  /** `-s PATH`: Unix relay listeners; `-p [HOST:]PORT`: TCP relay listeners (127.0.0.1 by default). */
   sockets: string[];
-  ports: number[];
+  ports: TcpFlag[];
+  /** `--allow CIDR`: networks allowed on every `-p` listener (none given: no list). */
+  allow: string[];
+  /** `--max-…` options: relay and listener limits. */
+  limits: Partial<ListenerLimits>;
 }
 
 const USAGE = `usage: syndicate-server [-c|--config PATH]... [--no-banner]
@@ -32,16 +38,42 @@ const USAGE = `usage: syndicate-server [-c|--config PATH]... [--no-banner]
                       syndicate-ctl keeps; default ROOT/run/syndicate with --root, else
                       /run/syndicate as root, else a new temporary folder
   -s, --socket PATH   a relay listener on a Unix socket, exporting the gatekeeper; repeatable
-  -p, --port PORT     a relay listener on TCP 0.0.0.0:PORT, exporting the gatekeeper; repeatable
+  -p, --port [HOST:]PORT
+                      a relay listener on TCP, exporting the gatekeeper; repeatable. PORT alone
+                      listens on 127.0.0.1; HOST:PORT or [IPV6]:PORT elsewhere (0.0.0.0: all)
+  --allow CIDR        only peers in CIDR (10.0.0.0/8, ::1/128, an address; commas allowed) may
+                      connect to the -p listeners; repeatable; others are closed and logged
+                      once a minute per address
+  limits of relay connections (sizes take K, M, G suffixes):
+  --max-connections N          per listener (default 256, at most a quarter of the fd limit)
+  --max-connections-total N    over all listeners (default 512, at most a quarter of the fd limit)
+  --max-packet-size SIZE       one packet, so a connection's unfinished input (default 16M)
+  --max-input-total SIZE       unfinished input of all connections (default 64M)
+  --max-pending-output SIZE    output a connection has not read yet (default 16M)
+  --max-pending-output-total SIZE  output not read yet over all connections (default 64M)
+  --max-assertions N           assertions held by one connection (default 10000)
   --check PATH...     parse and validate scripts without running them; exit 1 on any error
   --no-banner         do not print the start-up banner`;
+
+/** The option behind each `--max-…` flag. */
+const LIMIT_FLAGS: { readonly [flag: string]: keyof ListenerLimits } = {
+  '--max-connections': 'maxConnections',
+  '--max-connections-total': 'maxConnectionsTotal',
+  '--max-assertions': 'maxAssertions',
+  '--max-packet-size': 'maxPacketSize',
+  '--max-input-total': 'maxInputTotal',
+  '--max-pending-output': 'maxPendingOutput',
+  '--max-pending-output-total': 'maxPendingOutputTotal',
+};
 
 /** A command-line mistake, printed with the usage text. */
 export class UsageError extends Error {}
 
 /** Parses the command line. */
 export function parseServerArgs(argv: readonly string[]): ServerOptions {
-  const o: ServerOptions = { configPaths: [], check: null, banner: true, rootDir: null, stateDir: null, sockets: [], ports: [] };
+  const o: ServerOptions = { configPaths: [], check: null, banner: true, rootDir: null, stateDir: null, sockets: [], ports: [], allow: [], limits: {} };
+  const limits: { -readonly [K in keyof ListenerLimits]?: number } = {};
+  o.limits = limits;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.startsWith('--') ? a.split(/=(.*)/s, 2) : [a, undefined];
@@ -57,10 +89,35 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
       case '--state': o.stateDir = path.resolve(value()); break;
       case '-s': case '--socket': o.sockets.push(path.resolve(value())); break;
       case '-p': case '--port': {
+        try {
+          o.ports.push(parseTcpFlag(value()));
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
+        break;
+      }
+      case '--allow':
+        for (const n of value().split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+          try {
+            checkAllowNetwork(n);
+          } catch (e) {
+            throw new UsageError('--allow ' + (e as Error).message.replace(/^allow: /, ''));
+          }
+          o.allow.push(n);
+        }
+        break;
+      case '--max-connections': case '--max-connections-total': case '--max-assertions': {
         const v = value();
-        const port = Number(v);
-        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad port ${v}`);
-        o.ports.push(port);
+        const n = /^\d+$/.test(v) ? Number(v) : NaN;
+        if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag} needs a whole number ≥ 1, not "${v}"`);
+        limits[LIMIT_FLAGS[flag]] = n;
+        break;
+      }
+      case '--max-packet-size': case '--max-input-total': case '--max-pending-output': case '--max-pending-output-total': {
+        const v = value();
+        const n = parseSize(v);
+        if (n === null || n < 1) throw new UsageError(`${flag} needs a size such as 16M, not "${v}"`);
+        limits[LIMIT_FLAGS[flag]] = n;
         break;
       }
       case '--check': o.check = argv.slice(i + 1); i = argv.length; break;
@@ -87,6 +144,8 @@ export function startServer(o: ServerOptions, extra: Partial<SystemOptions> = {}
     services: (config, log) => [daemonService(config, log, daemons)],
     sockets: o.sockets,
     ports: o.ports,
+    allow: o.allow,
+    relayLimits: o.limits,
     controlDir: state !== null ? path.join(state, 'ctl') : undefined,
     controlSocket: state !== null ? path.join(state, 'control.sock') : undefined,
     reportStates: o.banner ? (l) => void process.stderr.write(l + '\n') : undefined,
@@ -97,6 +156,28 @@ export function startServer(o: ServerOptions, extra: Partial<SystemOptions> = {}
     await settle();
   };
   return { system, stop };
+}
+
+/** The start of the line the last-line handlers log (tests look for it). */
+export const LAST_LINE_PREFIX = 'syndicate-server: last-line handler caught';
+
+/**
+ * The last line of defence: the bus runs next to PID 1 and must not die of an error nobody
+ * caught. Every known fault is caught where it happens (costing one connection, file or actor);
+ * anything reaching here is a bug, logged as one line, and the bus goes on.
+ */
+export function installLastLineHandlers(): void {
+  const line = (what: string, e: unknown): void => {
+    const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    const at = e instanceof Error ? (e.stack ?? '').split('\n').find((l) => l.trimStart().startsWith('at '))?.trim() : undefined;
+    try {
+      process.stderr.write(`${LAST_LINE_PREFIX} ${what}: ${text.replace(/\s+/g, ' ')}${at ? ' (' + at + ')' : ''}\n`);
+    } catch {
+      // stderr gone: nothing left to tell
+    }
+  };
+  process.on('uncaughtException', (e) => line('an uncaught exception', e));
+  process.on('unhandledRejection', (e) => line('an unhandled rejection', e));
 }
 
 /** Runs the program with `process.argv`; resolves to the exit code. */
@@ -122,6 +203,7 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
     process.stderr.write(`syndicate-bus: config ${o.configPaths.join(', ') || '(none)'}${o.rootDir ? ' under ' + o.rootDir : ''}\n`);
     process.stderr.write(`syndicate-bus: state in ${o.stateDir}; syndicate-ctl --socket ${path.join(o.stateDir, 'control.sock')} status\n`);
   }
+  installLastLineHandlers();
   const { stop } = startServer(o);
   return await new Promise<number>((resolve) => {
     const stateDir = o.stateDir!;

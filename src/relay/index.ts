@@ -24,6 +24,7 @@ export {
 } from './gatekeeper-protocol.ts';
 // The relay engine, the client library and the gatekeeper (these run turns of src/bus).
 export { type RelayOptions, type RelayHandle, type RelayStats, RelayError, attachRelay } from './relay.ts';
+export { type RelayLimits, DEFAULT_RELAY_LIMITS, UNLIMITED_RELAY_LIMITS, RelayBudget, parseSize } from './limits.ts';
 export {
   type ClientOptions, type Client, connectStreams, connectStdio, serveStdio, connectUnix, connectTcp, resolveStep,
 } from './client.ts';

@@ -15,6 +15,7 @@ import { attenuate } from '../bus/rewrite.ts';
 import { errorPacket, turnPacket, type Oid, type Packet, type PacketEvent, type TurnEntry } from './packet.ts';
 import { PacketReader, PacketWriter, type ReadResult, type Syntax } from './framing.ts';
 import { mine, parseWireRef, wireRefToValue, yours, type WireRef } from './wire-ref.ts';
+import { RelayBudget, UNLIMITED_RELAY_LIMITS, type RelayLimits } from './limits.ts';
 
 /** Options of `attachRelay`. */
 export interface RelayOptions {
@@ -28,8 +29,12 @@ export interface RelayOptions {
   name: string;
   /** Called once, after the streams are closed, with the error that ended the relay if any. */
   onClose?: (error?: Error) => void;
-  /** Largest inbound packet in bytes (default: framing.ts's 16 MiB). */
+  /** Largest inbound packet in bytes (default: framing.ts's 16 MiB; `limits` wins). */
   maxPacketSize?: number;
+  /** Per-connection limits (default: none but the packet size; see limits.ts). */
+  limits?: Partial<RelayLimits>;
+  /** Shared accounting for the global limits (its `limits` give the totals). */
+  budget?: RelayBudget;
 }
 
 /** A running relay. */
@@ -108,6 +113,9 @@ class Membrane {
 /** Packets waiting for their turn before this many: stop reading (TCP back-pressure does the rest). */
 const PAUSE_AT = 64;
 
+/** Pending output below this is normal: only a connection past it pays for summing the global total. */
+const OUTPUT_CHECK_AT = 64 * 1024;
+
 /**
  * Maps every embedded of `v` through `f`, dropping annotations; returns `v` itself (retyped)
  * when it holds no embedded, so plain data is not copied.
@@ -181,6 +189,10 @@ class Relay {
   private closeError: Error | undefined;
   private queued = 0;
   private paused = false;
+  private readonly limits: RelayLimits;
+  private readonly budget: RelayBudget;
+  /** Unfinished input of ours counted in `budget.inputTotal`. */
+  private inputCounted = 0;
   facet!: Facet;
   peer: Ref | null = null;
 
@@ -189,9 +201,15 @@ class Relay {
     private readonly output: NodeJS.WritableStream,
     private readonly options: RelayOptions,
   ) {
+    this.limits = {
+      ...UNLIMITED_RELAY_LIMITS,
+      ...(options.maxPacketSize !== undefined ? { maxPacketSize: options.maxPacketSize } : {}),
+      ...options.limits,
+    };
+    this.budget = options.budget ?? new RelayBudget(UNLIMITED_RELAY_LIMITS);
     this.reader = new PacketReader<WireRef>({
       embeddedDecode: (v) => new Embedded<WireRef>(parseWireRef(v)),
-      maxPacketSize: options.maxPacketSize,
+      maxPacketSize: this.limits.maxPacketSize,
     });
     this.writer = new PacketWriter<WireRef>({ syntax: options.syntax, embeddedEncode: wireRefToValue });
   }
@@ -217,6 +235,7 @@ class Relay {
       this.peer = ws.ref;
     }
     t.onRelease(() => this.release());
+    this.budget.members.add(this);
     this.input.on('data', this.onData);
     this.input.on('end', this.onEnd);
     this.input.on('close', this.onEnd);
@@ -238,11 +257,52 @@ class Relay {
         this.handleResult(t, r);
       });
     }
+    this.countInput();
     if (!this.paused && this.queued >= PAUSE_AT) {
       this.paused = true;
       this.input.pause();
     }
   };
+
+  /** Keeps the shared count of unfinished input; past the global limit, this connection goes. */
+  private countInput(): void {
+    const now = this.closing ? 0 : this.reader.buffered;
+    this.budget.inputTotal += now - this.inputCounted;
+    this.inputCounted = now;
+    const max = this.budget.limits.maxInputTotal;
+    if (now > 0 && this.budget.inputTotal > max) {
+      this.failSoon(new RelayError('input limit: unfinished packets of all connections exceed ' + max + ' bytes'));
+    }
+  }
+
+  /** The bytes written to the peer that it has not taken yet. */
+  pendingOutput(): number {
+    return (this.output as NodeJS.WritableStream & { writableLength?: number }).writableLength ?? 0;
+  }
+
+  /** Checks the output limits after a write; a peer that does not read is cut off. */
+  private checkOutput(): void {
+    const pending = this.pendingOutput();
+    if (pending < OUTPUT_CHECK_AT) return;
+    if (pending > this.limits.maxPendingOutput) {
+      this.failSoon(new RelayError('output limit: peer is not reading; more than ' + this.limits.maxPendingOutput + ' bytes pending'));
+      return;
+    }
+    const max = this.budget.limits.maxPendingOutputTotal;
+    if (max !== Infinity && this.budget.pendingOutputTotal() > max) {
+      this.failSoon(new RelayError('output limit: output pending to all connections exceeds ' + max + ' bytes'));
+    }
+  }
+
+  /** `fail` from outside a turn: stop reading and sending now, close in the next turn. */
+  private failSoon(error: RelayError): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.facet.turn((t) => {
+      this.closing = false;
+      this.fail(t, error);
+    });
+  }
 
   private readonly onEnd = (): void => {
     if (this.closing) return;
@@ -274,6 +334,7 @@ class Relay {
   fail(t: Turn, error: RelayError): void {
     if (this.closing && this.closeError !== undefined) return;
     log({ level: 'warn', actor: this.options.name, message: 'relay: closing connection: ' + error.message });
+    this.closing = true;
     this.writeRaw(this.writer.encode(errorPacket<WireRef>(error.message, false)));
     this.closing = true;
     this.stop(t, error);
@@ -282,6 +343,8 @@ class Relay {
   /** Runs however the facet ends: detach from the streams and close them. */
   private release(): void {
     this.closing = true;
+    this.countInput();
+    this.budget.members.delete(this);
     const input = this.input as NodeJS.ReadableStream & { destroy?: () => void };
     const output = this.output as NodeJS.WritableStream & { destroy?: () => void; writableFinished?: boolean };
     input.removeListener('data', this.onData);
@@ -320,6 +383,7 @@ class Relay {
       // A destroyed stream throws synchronously on some Node versions; the error handler ends us.
       log({ level: 'debug', actor: this.options.name, message: 'relay: write failed', error: e });
     }
+    if (!this.closing) this.checkOutput();
   }
 
   // ---- membranes ----
@@ -438,6 +502,9 @@ class Relay {
     switch (event.type) {
       case 'assert': {
         if (this.inbound.has(event.handle)) throw new RelayError('assertion with duplicate handle ' + event.handle);
+        if (this.inbound.size >= this.limits.maxAssertions) {
+          throw new RelayError('assertion limit: more than ' + this.limits.maxAssertions + ' assertions held by one connection');
+        }
         target.count++;
         const a = this.importValue(event.assertion, pins);
         this.inbound.set(event.handle, { local: t.assert(target.ref, a), pins });

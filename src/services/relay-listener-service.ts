@@ -3,11 +3,15 @@
 //   <relay-listener <tcp HOST PORT> $gatekeeper [{allow: ["127.0.0.0/8" "::1/128"]}]>
 // Each accepted connection runs in its own actor (not linked to the listener: restarting a
 // listener does not cut established connections) with the gatekeeper exported as OID 0.
+// Hostile peers cost only their connection: limits per connection, per listener and per bus
+// (limits.ts), refusals logged at most once a minute per address, accept errors (EMFILE) logged
+// while the listener keeps listening.
 import fs from 'node:fs';
 import net from 'node:net';
 import { Dictionary, Embedded, Record, peel, sym } from '../preserves/index.ts';
 import { P, log, isRef, type Assertion, type Facet, type Ref, type Turn } from '../bus/index.ts';
 import { attachRelay } from '../relay/relay.ts';
+import { DEFAULT_RELAY_LIMITS, RelayBudget, type RelayLimits } from '../relay/limits.ts';
 import { Service } from './service-protocol.ts';
 import type { ServiceKind } from './service-listener.ts';
 
@@ -102,21 +106,145 @@ export function tcpListenerName(host: string, port: number, gatekeeper: Ref): As
   return new Record<Ref>(sym('relay-listener'), [new Record<Ref>(sym('tcp'), [host, port]), new Embedded<Ref>(gatekeeper)]);
 }
 
+/** Where `-p` listens: `PORT` alone is 127.0.0.1 (TCP is closed to other machines by default). */
+export interface TcpFlag {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The address `-p` listens on when none is given. */
+export const DEFAULT_TCP_HOST = '127.0.0.1';
+
+/** A `-p` value that cannot be used. */
+export class TcpFlagError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TcpFlagError';
+  }
+}
+
+/** Parses `-p PORT`, `-p HOST:PORT` or `-p [IPV6]:PORT`. */
+export function parseTcpFlag(text: string): TcpFlag {
+  const m = /^(?:\[([^\]]+)\]:|([^:]*):)?(\d+)$/.exec(text);
+  const port = m === null ? NaN : Number(m[3]);
+  if (m === null || !Number.isInteger(port) || port > 65535) throw new TcpFlagError(`bad port "${text}": use PORT, HOST:PORT or [IPV6]:PORT`);
+  const host = m[1] ?? m[2] ?? DEFAULT_TCP_HOST;
+  if (m[1] !== undefined && !net.isIPv6(host)) throw new TcpFlagError(`bad port "${text}": [${host}] is not an IPv6 address`);
+  if (host === '') throw new TcpFlagError(`bad port "${text}": empty host`);
+  return { host, port };
+}
+
+/** Checks one `--allow` network (`10.0.0.0/8`, `::1/128`, or an address); throws ListenerSpecError. */
+export function checkAllowNetwork(cidr: string): void {
+  addNetwork(new net.BlockList(), cidr);
+}
+
 /**
- * The `<run-service …>` assertions for the command line's `-p PORT` (TCP on 0.0.0.0) and
- * `-s PATH` (Unix socket) flags, all exporting `gatekeeper`; assert them into the config space.
+ * The `<run-service …>` assertions for the command line's `-p [HOST:]PORT` (TCP, 127.0.0.1 by
+ * default; a bare number is a port there), `--allow CIDR` (the allow-list of every `-p` listener)
+ * and `-s PATH` (Unix socket) flags, all exporting `gatekeeper`; assert them into the config space.
  */
-export function listenerFlagsToAssertions(flags: { readonly ports?: readonly number[]; readonly sockets?: readonly string[] }, gatekeeper: Ref): Assertion[] {
+export function listenerFlagsToAssertions(
+  flags: { readonly ports?: readonly (number | TcpFlag)[]; readonly sockets?: readonly string[]; readonly allow?: readonly string[] },
+  gatekeeper: Ref,
+): Assertion[] {
+  const allow = flags.allow ?? [];
+  const tcp = (p: number | TcpFlag): Assertion => {
+    const { host, port } = typeof p === 'number' ? { host: DEFAULT_TCP_HOST, port: p } : p;
+    const name = tcpListenerName(host, port, gatekeeper) as Record<Ref>;
+    if (allow.length === 0) return name;
+    return new Record<Ref>(name.label, [...name.fields, new Dictionary<Ref>([[sym('allow'), [...allow]]])]);
+  };
   return [
-    ...(flags.ports ?? []).map((p) => Service.run(tcpListenerName('0.0.0.0', p, gatekeeper))),
+    ...(flags.ports ?? []).map((p) => Service.run(tcp(p))),
     ...(flags.sockets ?? []).map((s) => Service.run(unixListenerName(s, gatekeeper))),
   ];
 }
 
+/** Limits of the listeners of one bus: the relay limits of each connection, and how many connections. */
+export interface ListenerLimits extends RelayLimits {
+  /** Open connections per listener. */
+  readonly maxConnections: number;
+  /** Open connections over all listeners of the bus. */
+  readonly maxConnectionsTotal: number;
+}
+
+/** The soft limit on open files of this process, from /proc (null where unreadable). */
+export function openFileLimit(): number | null {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+    return m === null || m[1] === 'unlimited' ? null : Number(m[1]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Default listener limits: 512 connections in all but at most a quarter of the descriptors this
+ * process may open (the rest stay for daemons, their pipes and log files), 256 per listener.
+ */
+export function defaultListenerLimits(fileLimit: number | null = openFileLimit()): ListenerLimits {
+  const total = Math.max(16, Math.min(512, fileLimit === null ? 512 : Math.floor(fileLimit / 4)));
+  return { ...DEFAULT_RELAY_LIMITS, maxConnections: Math.min(256, total), maxConnectionsTotal: total };
+}
+
+/** Logs a line at most once a minute per key; the next line says how many were held back. */
+export class RateLimitedLog {
+  private readonly last = new Map<string, { at: number; held: number }>();
+
+  constructor(private readonly periodMs = 60_000) {}
+
+  /** Logs `message` (warn) unless `key` was logged within the period. */
+  warn(key: string, message: string): void {
+    const now = Date.now();
+    const e = this.last.get(key);
+    if (e !== undefined && now - e.at < this.periodMs) {
+      e.held++;
+      return;
+    }
+    if (this.last.size >= 10_000) this.prune(now);
+    const held = e?.held ?? 0;
+    this.last.set(key, { at: now, held: 0 });
+    log({ level: 'warn', actor: 'relay-listener', message: message + (held > 0 ? ` (${held} more not logged in the last minute)` : '') });
+  }
+
+  private prune(now: number): void {
+    for (const [k, e] of this.last) if (now - e.at >= this.periodMs) this.last.delete(k);
+    if (this.last.size >= 10_000) this.last.clear(); // a flood from many addresses: forget rather than grow
+  }
+}
+
+/** What the listeners of one bus share: limits, budget, the connection count and the refusal log. */
+interface Shared {
+  readonly limits: ListenerLimits;
+  readonly budget: RelayBudget;
+  open: number;
+  readonly refusals: RateLimitedLog;
+}
+
 let nextConnection = 1;
 
-/** Runs one accepted connection in its own (unlinked) actor with `gatekeeper` as OID 0. */
-function acceptConnection(listenerFacet: Facet, socket: net.Socket, gatekeeper: Ref, name: string): void {
+/**
+ * Takes an accepted socket: refused (and logged, rate-limited) past a connection limit, else run
+ * in its own (unlinked) actor with `gatekeeper` as OID 0 and the bus's relay limits.
+ */
+function acceptConnection(listenerFacet: Facet, socket: net.Socket, gatekeeper: Ref, name: string, what: string, shared: Shared, mine: { open: number }): void {
+  // From the first moment: a reset before the relay is attached must not become an uncaught 'error'.
+  socket.on('error', () => {});
+  const addr = socket.remoteAddress ?? 'unix';
+  const full = mine.open >= shared.limits.maxConnections ? `${shared.limits.maxConnections} connections on this listener`
+    : shared.open >= shared.limits.maxConnectionsTotal ? `${shared.limits.maxConnectionsTotal} connections in all` : null;
+  if (full !== null || !listenerFacet.isLive) {
+    if (full !== null) shared.refusals.warn(what + ' full ' + addr, `${what}: refused connection from ${addr} (limit of ${full} reached)`);
+    socket.destroy();
+    return;
+  }
+  mine.open++;
+  shared.open++;
+  socket.once('close', () => {
+    mine.open--;
+    shared.open--;
+  });
   listenerFacet.turn((t) => {
     t.spawn(name, (t) => {
       const actor = t.actor;
@@ -124,9 +252,27 @@ function acceptConnection(listenerFacet: Facet, socket: net.Socket, gatekeeper: 
         syntax: 'binary',
         exportRef: gatekeeper,
         name,
+        limits: shared.limits,
+        budget: shared.budget,
         onClose: () => actor.root.turn((t) => t.stopActor()),
       });
     });
+  });
+}
+
+/**
+ * Once listening, a server 'error' is a failed accept (EMFILE, ENFILE, ECONNABORTED): the
+ * connection is lost, the listener goes on. Logged once a minute per code. A server that closes
+ * by itself fails the listener, and the supervisor listens again.
+ */
+function keepListening(server: net.Server, facet: Facet, what: string, shared: Shared, isClosed: () => boolean): void {
+  server.removeAllListeners('error');
+  server.on('error', (e: NodeJS.ErrnoException) => {
+    if (isClosed()) return;
+    shared.refusals.warn(what + ' accept ' + (e.code ?? e.message), `${what}: accept failed, listener goes on: ${e.message}`);
+  });
+  server.once('close', () => {
+    if (!isClosed()) failListener(facet, what, 'listening socket closed');
   });
 }
 
@@ -139,10 +285,11 @@ function failListener(facet: Facet, what: string, message: string): void {
 }
 
 /** Listens on a Unix socket; a stale socket file is replaced, a live one is left alone. */
-function listenUnix(t: Turn, name: Assertion, config: Ref, gatekeeper: Ref, path: string, mode: number): void {
+function listenUnix(t: Turn, name: Assertion, config: Ref, gatekeeper: Ref, path: string, mode: number, shared: Shared): void {
   const facet = t.activeFacet;
   const what = 'relay-listener <unix "' + path + '">';
-  const server = net.createServer({ allowHalfOpen: false }, (socket) => acceptConnection(facet, socket, gatekeeper, '<unix ' + nextConnection++ + '>'));
+  const mine = { open: 0 };
+  const server = net.createServer({ allowHalfOpen: false }, (socket) => acceptConnection(facet, socket, gatekeeper, '<unix ' + nextConnection++ + '>', what, shared, mine));
   let closed = false;
   t.onRelease(() => {
     closed = true;
@@ -197,8 +344,7 @@ function listenUnix(t: Turn, name: Assertion, config: Ref, gatekeeper: Ref, path
     });
   };
   server.once('listening', () => {
-    server.removeAllListeners('error');
-    server.on('error', (e) => failListener(facet, what, e.message));
+    keepListening(server, facet, what, shared, () => closed);
     try {
       fs.chmodSync(path, mode);
     } catch (e) {
@@ -211,18 +357,21 @@ function listenUnix(t: Turn, name: Assertion, config: Ref, gatekeeper: Ref, path
 }
 
 /** Listens on TCP; with an allow-list, other clients are closed at once and logged. */
-function listenTcp(t: Turn, name: Assertion, config: Ref, gatekeeper: Ref, host: string, port: number, allow: net.BlockList | null): void {
+function listenTcp(t: Turn, name: Assertion, config: Ref, gatekeeper: Ref, host: string, port: number, allow: net.BlockList | null, shared: Shared): void {
   const facet = t.activeFacet;
   const what = 'relay-listener <tcp "' + host + '" ' + port + '>';
+  const mine = { open: 0 };
   const server = net.createServer({ allowHalfOpen: false }, (socket) => {
+    socket.on('error', () => {});
     const addr = socket.remoteAddress ?? '?';
     const who = addr + ':' + socket.remotePort;
     if (allow !== null && !addressAllowed(allow, addr)) {
-      log({ level: 'warn', actor: 'relay-listener', message: what + ': refused connection from ' + who + ' (not in allow list)' });
+      // Once a minute per address, not per attempt: a scan must not flood the log.
+      shared.refusals.warn(what + ' deny ' + addr, what + ': refused connection from ' + who + ' (not in allow list)');
       socket.destroy();
       return;
     }
-    acceptConnection(facet, socket, gatekeeper, '<tcp "' + who + '">');
+    acceptConnection(facet, socket, gatekeeper, '<tcp "' + who + '">', what, shared, mine);
   });
   let closed = false;
   t.onRelease(() => {
@@ -233,15 +382,19 @@ function listenTcp(t: Turn, name: Assertion, config: Ref, gatekeeper: Ref, host:
     if (!closed) failListener(facet, what, 'cannot listen: ' + e.message);
   });
   server.once('listening', () => {
-    server.removeAllListeners('error');
-    server.on('error', (e) => failListener(facet, what, e.message));
+    keepListening(server, facet, what, shared, () => closed);
     facet.turn((t) => void t.assert(config, Service.state(name, 'ready')));
   });
   server.listen(port, host);
 }
 
-/** The relay-listener service kind, publishing its states into `config`. */
-export function relayListenerService(config: Ref): ServiceKind {
+/**
+ * The relay-listener service kind, publishing its states into `config`. Its listeners share
+ * `limits` (default `defaultListenerLimits()`): the global ones count over all of them.
+ */
+export function relayListenerService(config: Ref, limits: Partial<ListenerLimits> = {}): ServiceKind {
+  const all = { ...defaultListenerLimits(), ...limits };
+  const shared: Shared = { limits: all, budget: new RelayBudget(all), open: 0, refusals: new RateLimitedLog() };
   return {
     kind: 'relay-listener',
     // Dataspace patterns ignore extra fields: the 3-field form (options) matches too.
@@ -254,8 +407,8 @@ export function relayListenerService(config: Ref): ServiceKind {
       const options = n instanceof Record && n.fields.length >= 3 ? n.fields[2] : undefined;
       const a = parseListenerAddress(addr, options instanceof Embedded ? undefined : options);
       t.preventInertCheck();
-      if (a.kind === 'unix') listenUnix(t, name, config, g.value, a.path, a.mode);
-      else listenTcp(t, name, config, g.value, a.host, a.port, a.allow);
+      if (a.kind === 'unix') listenUnix(t, name, config, g.value, a.path, a.mode, shared);
+      else listenTcp(t, name, config, g.value, a.host, a.port, a.allow, shared);
     },
   };
 }

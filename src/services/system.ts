@@ -10,7 +10,7 @@ import { startStateClock } from './state-clock.ts';
 import { startControlStore } from './control-store.ts';
 import { createGatekeeper } from '../relay/gatekeeper.ts';
 import { gatekeeperService } from './gatekeeper-service.ts';
-import { listenerFlagsToAssertions, relayListenerService, unixListenerName } from './relay-listener-service.ts';
+import { listenerFlagsToAssertions, relayListenerService, unixListenerName, type ListenerLimits, type TcpFlag } from './relay-listener-service.ts';
 import { reportStates } from './state-report.ts';
 import { startConfigWatcher } from '../config-lang/config-watcher.ts';
 import { envFromDictionary } from '../config-lang/environment.ts';
@@ -40,9 +40,13 @@ export interface SystemOptions {
   readonly rootDir?: string;
   /** Where operator assertions (syndicate-ctl start/stop/assert) are kept and watched from. */
   readonly controlDir?: string;
-  /** Unix relay listeners (`-s PATH`) and TCP ports (`-p PORT`, on 0.0.0.0) exporting the gatekeeper. */
+  /** Unix relay listeners (`-s PATH`) and TCP ports (`-p [HOST:]PORT`, 127.0.0.1 by default) exporting the gatekeeper. */
   readonly sockets?: readonly string[];
-  readonly ports?: readonly number[];
+  readonly ports?: readonly (number | TcpFlag)[];
+  /** `--allow CIDR`: the allow-list of every `-p` listener (empty: no list). */
+  readonly allow?: readonly string[];
+  /** Limits of relay connections and listeners (defaults: `defaultListenerLimits()`). */
+  readonly relayLimits?: Partial<ListenerLimits>;
   /** The control socket: a Unix listener exporting the config dataspace itself as OID 0. */
   readonly controlSocket?: string;
   /** Print each service state as it changes (the console of `npm start`). */
@@ -84,7 +88,7 @@ export function startSystem(options: SystemOptions = {}): System {
     if (options.reportStates !== undefined) reportStates(t, config, options.reportStates);
     trackDependencies(t, config);
     startStateClock(t, config);
-    const builtIn = [configWatcherService(config, (p) => underRoot(options.rootDir, p)), relayListenerService(config), gatekeeperService(config)];
+    const builtIn = [configWatcherService(config, (p) => underRoot(options.rootDir, p)), relayListenerService(config, options.relayLimits), gatekeeperService(config)];
     for (const kind of [...builtIn, ...(options.services?.(config, log) ?? [])]) {
       serviceListener(t, config, kind);
     }
@@ -97,7 +101,7 @@ export function startSystem(options: SystemOptions = {}): System {
     for (const p of options.configPaths ?? []) {
       t.assert(config, Service.run(configWatcherName(p, env())));
     }
-    for (const a of listenerFlagsToAssertions({ ports: options.ports, sockets: options.sockets }, gatekeeper)) t.assert(config, a);
+    for (const a of listenerFlagsToAssertions({ ports: options.ports, sockets: options.sockets, allow: options.allow }, gatekeeper)) t.assert(config, a);
     if (options.controlSocket !== undefined) {
       // The control socket exports the config dataspace itself as OID 0 (as `--inferior` does
       // in the reference): only who can open the socket (mode 0600) gets it. A sturdy ref bound

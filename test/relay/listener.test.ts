@@ -125,8 +125,8 @@ test('tcp listener: a client outside the allow-list is refused and logged; one i
     await ts.until(has('<hello "tcp">'));
     await c.close();
 
-    // `-p PORT` names the 0.0.0.0 listener without an allow-list.
-    assert.deepEqual(listenerFlagsToAssertions({ ports: [8001] }, gk), [Service.run(tcpListenerName('0.0.0.0', 8001, gk))]);
+    // `-p PORT` names the 127.0.0.1 listener without an allow-list.
+    assert.deepEqual(listenerFlagsToAssertions({ ports: [8001] }, gk), [Service.run(tcpListenerName('127.0.0.1', 8001, gk))]);
     await ts.stop();
   } finally {
     cap.restore();
