@@ -1,7 +1,9 @@
 // The config watcher (spec §2): loads every script under a path in one turn, then follows
 // changes with chokidar. A changed file's new version starts before the old one stops, in one
-// turn, so assertions present in both never flicker.
-import { statSync } from 'node:fs';
+// turn, so assertions present in both never flicker. The root itself may be removed, moved back
+// or swapped by rename: chokidar loses such a root, so the root's identity (dev+ino) is checked
+// on a timer and its parent folder watched, and any change rescans the whole tree.
+import { statSync, watch as fsWatch, type FSWatcher as ParentWatcher } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
@@ -9,6 +11,7 @@ import { log, type Facet, type Turn } from '../bus/index.ts';
 import type { Environment } from './environment.ts';
 import { startScript } from './evaluator.ts';
 import type { ScriptRuntimeError } from './runtime-error.ts';
+import { ScriptError } from './script-error.ts';
 import { isScriptName, listScripts } from './script-files.ts';
 import { type LoadedScript, loadScriptFile, loadScriptFileSync, scriptDir } from './script-file.ts';
 
@@ -21,8 +24,8 @@ const DEBOUNCE_MS = 5;
 /** When to look again at files just loaded, in case a later write raised no event. */
 const RECHECK_MS = 150;
 
-/** How often a missing config path is looked for. */
-const MISSING_POLL_MS = 1000;
+/** How often the root's identity is checked (a missing root is looked for as often). */
+const ROOT_CHECK_MS = 400;
 
 /** How a watcher reports what goes wrong in scripts (default: the bus log hook). */
 export type ErrorReporter = (message: string, level?: 'error' | 'warn') => void;
@@ -41,25 +44,80 @@ export interface ConfigWatcherOptions {
   watch?: boolean;
 }
 
+/** A load that threw (a parser bug, a stack overflow) is an error of that file, not of the watcher. */
+function guardedLoad(file: string, load: () => LoadedScript): LoadedScript {
+  try {
+    return load();
+  } catch (e) {
+    return { kind: 'syntax-error', path: file, errors: [new ScriptError(`cannot load: ${(e as Error).message ?? String(e)}`, null)] };
+  }
+}
+
+async function guardedLoadAsync(file: string): Promise<LoadedScript> {
+  try {
+    return await loadScriptFile(file);
+  } catch (e) {
+    return guardedLoad(file, () => { throw e; });
+  }
+}
+
+/** What the root path names now: its real path and identity, or null when it is gone. */
+interface RootState {
+  readonly top: string;
+  readonly id: string;
+  readonly isDir: boolean;
+}
+
+async function resolveRoot(root: string): Promise<RootState | null> {
+  try {
+    const top = await realpath(root);
+    const st = await stat(top);
+    return { top, id: st.dev + ':' + st.ino, isDir: st.isDirectory() };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    throw e;
+  }
+}
+
+/** The identity of what `root` names now ('' = nothing), without resolving the whole path twice. */
+function rootIdentity(root: string): string {
+  try {
+    const st = statSync(root);
+    return st.dev + ':' + st.ino;
+  } catch {
+    return '';
+  }
+}
+
 /**
  * Starts a config watcher in the active facet: it lives, and its scripts run, as long as that
- * facet does. Errors in finding the path end the facet's actor (the supervisor restarts it).
+ * facet does. A root that cannot be read (other than missing) ends the facet's actor (the
+ * supervisor restarts it); a script that cannot be read or parsed costs only that script.
  */
 export function startConfigWatcher(t: Turn, root: string, env: Environment, options: ConfigWatcherOptions = {}): void {
   const facet = t.activeFacet;
   const report = options.report ?? ((m: string, level: 'error' | 'warn' = 'error') => log({ level, actor: t.actor.name, message: m }));
   const scripts = new Map<string, Facet>();
   let watcher: FSWatcher | null = null;
+  let parentWatcher: ParentWatcher | null = null;
+  let rootTimer: NodeJS.Timeout | null = null;
   let closed = false;
+  const closeWatchers = (): void => {
+    const w = watcher;
+    watcher = null;
+    if (w !== null) void w.close().catch(() => {});
+    parentWatcher?.close();
+    parentWatcher = null;
+  };
   t.onRelease(() => {
     closed = true;
-    void watcher?.close();
+    if (rootTimer !== null) clearInterval(rootTimer);
+    closeWatchers();
   });
   // Like the reference's linked watcher task: the watcher facet lives until stopped, even with
   // no script running.
   t.preventInertCheck();
 
-  let onReady: (t: Turn) => void = () => {};
   const reportScript = (loaded: LoadedScript): void => {
     if (loaded.kind === 'ok') return;
     for (const e of loaded.errors) report(e.pos ? e.message : `${loaded.path}: ${e.message}`);
@@ -67,17 +125,27 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
   };
   const runtimeReport = (e: ScriptRuntimeError, p: string) => report(e.pos ? e.message : `${p}: ${e.message}`);
 
+  /** Starts one script; anything it throws beyond a script error stops it alone. */
+  const start = (t: Turn, file: string, loaded: LoadedScript & { kind: 'ok' }): Facet => t.facet((t) => {
+    try {
+      startScript(t, loaded.instructions, env, { path: file, scriptDir: scriptDir(file), report: runtimeReport });
+    } catch (e) {
+      report(`${file}: not started: ${(e as Error).message ?? String(e)}`);
+      t.stop(t.activeFacet);
+    }
+  });
+
   /** Applies fresh loads (undefined = file gone) in one turn: new versions first, old ones after. */
   const apply = (t: Turn, loads: [string, LoadedScript | undefined][]): void => {
     const retire: Facet[] = [];
     for (const [file, loaded] of loads) {
       if (loaded !== undefined) reportScript(loaded);
-      if (loaded?.kind === 'syntax-error') continue;
+      if (loaded?.kind === 'syntax-error' && scripts.has(file)) continue;
       const old = scripts.get(file);
       scripts.delete(file);
       if (old !== undefined) retire.push(old);
       if (loaded?.kind === 'ok') {
-        const f = startScript(t, loaded.instructions, env, { path: file, scriptDir: scriptDir(file), report: runtimeReport });
+        const f = start(t, file, loaded);
         if (f.isLive) scripts.set(file, f);
       }
     }
@@ -95,30 +163,112 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
     }
   };
 
-  const initial = async (): Promise<void> => {
-    const top = await realpath(root);
-    const isDir = (await stat(top)).isDirectory();
-    if (closed) return; // the watcher's facet stopped while we were looking
+  /** The tree being followed (null: the root is missing, watched for). */
+  let current: RootState | null = null;
+  let announced = false;
+  const announceReady = (t: Turn): void => {
+    if (announced) return;
+    announced = true;
+    options.onReady?.(t);
+  };
+
+  /**
+   * Makes the running set match the tree the root names now. On a new tree (first scan, a
+   * swap, a return) every file is loaded afresh and chokidar follows the new tree; otherwise
+   * only files whose size or mtime moved. Files no longer there stop. One turn for all of it.
+   */
+  const rescan = async (): Promise<void> => {
+    const now = await resolveRoot(root);
+    if (closed) return;
+    const fresh = now === null || current === null || now.id !== current.id || now.top !== current.top;
+    if (fresh) {
+      closeWatchers();
+      seen.clear();
+    }
+    const was = current;
+    current = now;
+    if (now === null) {
+      if (was !== null || !announced) report(`${root}: does not exist${was !== null ? ' any more; its scripts stopped' : ' (yet)'}; watching for it`, 'warn');
+      const loads = [...scripts.keys()].map((f): [string, undefined] => [f, undefined]);
+      watchParent();
+      facet.turn((t) => {
+        apply(t, loads);
+        announceReady(t);
+      });
+      return;
+    }
+    if (was === null && announced) report(`${root}: found again; loading it`, 'warn');
+    else if (fresh && was !== null) report(`${root}: replaced by another tree; reloading`, 'warn');
     // chokidar's own scan is slow on big trees, so it runs alongside ours; once it is ready,
     // anything that changed in between is found by comparing file signatures.
-    const w = options.watch === false ? null : (watcher = startWatching(top, isDir));
-    const files = await listScripts(top);
-    const loads = files.map((f): [string, LoadedScript] => {
-      seen.set(f, signature(f));
-      return [f, loadScriptFileSync(f)];
-    });
+    const w = fresh && options.watch !== false ? (watcher = startWatching(now.top, now.isDir)) : null;
+    if (fresh) watchParent();
+    const files = await listScripts(now.top).catch((): string[] => []);
+    if (closed || current !== now) return;
+    const listed = new Set(files);
+    const loads: [string, LoadedScript | undefined][] = [];
+    for (const f of files) {
+      const sig = signature(f);
+      if (!fresh && seen.get(f) === sig) continue;
+      seen.set(f, sig);
+      loads.push([f, guardedLoad(f, () => loadScriptFileSync(f))]);
+    }
+    for (const f of scripts.keys()) if (!listed.has(f)) loads.push([f, undefined]);
+    for (const f of seen.keys()) if (!listed.has(f)) seen.delete(f);
     facet.turn((t) => {
       apply(t, loads);
-      onReady(t);
+      if (was !== null || announced) options.onApplied?.(t, loads.map(([f]) => f));
+      announceReady(t);
     });
     if (w === null) return;
     await new Promise<void>((resolve) => w.once('ready', () => resolve()));
-    if (closed) {
-      void w.close(); // closed while chokidar was starting: close again now that it is ready
+    if (closed || watcher !== w) return;
+    for (const f of new Set([...(await listScripts(now.top).catch((): string[] => [])), ...files])) {
+      if (signature(f) !== seen.get(f)) changed(f);
+    }
+  };
+
+  // Rescans never overlap: a request during one runs once more after it.
+  let scanning: Promise<void> | null = null;
+  let again = false;
+  const requestRescan = (): void => {
+    if (closed) return;
+    if (scanning !== null) {
+      again = true;
       return;
     }
-    const now = new Set(await listScripts(top).catch(() => []));
-    for (const f of new Set([...now, ...files])) if (signature(f) !== seen.get(f)) changed(f);
+    scanning = rescan()
+      .catch((e: unknown) => {
+        report(`${root}: ${(e as Error).message}`);
+        facet.turn(() => {
+          throw new Error(`config watcher cannot read ${root}: ${(e as Error).message}`);
+        });
+      })
+      .finally(() => {
+        scanning = null;
+        if (again && !closed) {
+          again = false;
+          requestRescan();
+        }
+      });
+  };
+
+  /** The root's parent folder: a rename or removal of the root shows there at once. */
+  const watchParent = (): void => {
+    parentWatcher?.close();
+    parentWatcher = null;
+    const name = path.basename(root);
+    try {
+      parentWatcher = fsWatch(path.dirname(root), { persistent: false }, (_event, file) => {
+        if (file === null || String(file) === name) requestRescan();
+      });
+      parentWatcher.on('error', () => {
+        parentWatcher?.close();
+        parentWatcher = null;
+      });
+    } catch {
+      // No parent (yet): the timer still looks.
+    }
   };
 
   let pending = new Set<string>();
@@ -130,7 +280,7 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
     const loads = await Promise.all(paths.map(async (p): Promise<[string, LoadedScript | undefined]> => {
       const st = await stat(p).catch(() => null);
       seen.set(p, st === null ? '' : st.mtimeMs + ':' + st.size);
-      return [p, st?.isFile() && isScriptName(p) ? await loadScriptFile(p) : undefined];
+      return [p, st?.isFile() && isScriptName(p) ? await guardedLoadAsync(p) : undefined];
     }));
     recheck(paths);
     if (!closed) {
@@ -153,9 +303,13 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
     t.unref();
   };
   const changed = (p: string): void => {
-    if (!isScriptName(p)) return;
+    if (!isScriptName(p) || closed) return;
     pending.add(p);
-    if (timer === null) timer = setTimeout(() => void flush(), options.debounceMs ?? DEBOUNCE_MS);
+    if (timer === null) {
+      timer = setTimeout(() => {
+        flush().catch((e: unknown) => report(`${root}: reload failed: ${(e as Error).message}`));
+      }, options.debounceMs ?? DEBOUNCE_MS);
+    }
   };
 
   const startWatching = (top: string, isDir: boolean): FSWatcher => {
@@ -168,46 +322,28 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
       // save seen between truncate and write would load an empty file.
       awaitWriteFinish: { stabilityThreshold: 10, pollInterval: 5 },
     });
-    w.on("add", changed).on('change', changed).on('unlink', changed);
-    w.on('unlinkDir', (dir: string) => {
+    const mine = (f: (p: string) => void) => (p: string) => {
+      if (watcher === w) f(p);
+    };
+    w.on('add', mine(changed)).on('change', mine(changed)).on('unlink', mine(changed));
+    w.on('unlinkDir', mine((dir: string) => {
+      if (dir === top) requestRescan();
       for (const f of scripts.keys()) if (f.startsWith(dir + path.sep)) changed(f);
+    }));
+    w.on('error', (e: unknown) => {
+      if (watcher === w) report(`${top}: watch error: ${(e as Error).message}`);
     });
-    w.on('error', (e: unknown) => report(`${top}: watch error: ${(e as Error).message}`));
     return w;
   };
 
-  let announced = false;
-  const announceReady = (t: Turn): void => {
-    if (announced) return;
-    announced = true;
-    options.onReady?.(t);
-  };
-  onReady = announceReady;
-
-  const begin = (): void => {
-    initial().catch((e: unknown) => {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !announced) {
-        // An optional config folder that does not exist (yet) is an empty configuration: the
-        // watcher is ready, and loads the folder when it appears (the reference fails instead).
-        report(`${root}: does not exist (yet); watching for it`, 'warn');
-        facet.turn(announceReady);
-        const poll = setInterval(() => {
-          if (closed) {
-            clearInterval(poll);
-            return;
-          }
-          void stat(root).then(() => {
-            clearInterval(poll);
-            if (!closed) begin();
-          }, () => {});
-        }, MISSING_POLL_MS);
-        return;
-      }
-      report(`${root}: ${(e as Error).message}`);
-      facet.turn(() => {
-        throw new Error(`config watcher cannot read ${root}: ${(e as Error).message}`);
-      });
-    });
-  };
-  begin();
+  requestRescan();
+  if (options.watch !== false) {
+    // Cheap: one stat per tick. Catches what the parent watch cannot see (an ancestor renamed).
+    rootTimer = setInterval(() => {
+      if (scanning !== null) return;
+      const id = rootIdentity(root);
+      if (id !== (current?.id ?? '')) requestRescan();
+    }, ROOT_CHECK_MS);
+    rootTimer.unref();
+  }
 }

@@ -141,3 +141,65 @@ test('a missing folder is an empty configuration that loads once it appears', as
   await settle();
   await rm(parent, { recursive: true, force: true });
 });
+
+test('a watched folder moved away stops its scripts; moved back, they return and are followed again', async () => {
+  const w = await setup({ 'a.pr': '<fact a>', 'sub/b.pr': '<fact b>' });
+  const away = w.dir + '-away';
+  try {
+    await rename(w.dir, away);
+    await w.until(() => w.facts().length === 0);
+    assert.ok(w.errors.some((e) => /does not exist any more/.test(e)), 'the loss is reported');
+    await rename(away, w.dir);
+    await w.until(() => w.facts().length === 2);
+    assert.deepEqual(w.facts(), ['<fact a>', '<fact b>']);
+    // The returned tree is watched: an edit there lands.
+    await writeFile(path.join(w.dir, 'sub/b.pr'), '<fact b2>');
+    await w.until(() => w.events.includes('+b2'));
+    // Away and straight back (no time for the timer to see it): still followed.
+    await rename(w.dir, away);
+    await rename(away, w.dir);
+    await writeFile(path.join(w.dir, 'c.pr'), '<fact c>');
+    await w.until(() => w.facts().includes('<fact c>'));
+    assert.deepEqual(w.facts(), ['<fact a>', '<fact b2>', '<fact c>']);
+  } finally {
+    await w.stop();
+    await rm(away, { recursive: true, force: true });
+  }
+});
+
+test('a watched folder swapped by rename: the new tree replaces the old one, and only it is followed', async () => {
+  const w = await setup({ 'a.pr': '<fact old-a>', 'same.pr': '<fact same>', 'gone.pr': '<fact old-only>' });
+  const fresh = w.dir + '-new', old = w.dir + '-old';
+  try {
+    await mkdir(fresh);
+    await writeFile(path.join(fresh, 'a.pr'), '<fact new-a>');
+    await writeFile(path.join(fresh, 'same.pr'), '<fact same>');
+    await writeFile(path.join(fresh, 'c.pr'), '<fact new-c>');
+    await rename(w.dir, old);
+    await rename(fresh, w.dir);
+    await w.until(() => w.facts().join() === '<fact new-a>,<fact new-c>,<fact same>');
+    // Edits in the old tree do nothing; edits in the new tree land.
+    await writeFile(path.join(old, 'zz.pr'), '<fact from-old-tree>');
+    await writeFile(path.join(w.dir, 'd.pr'), '<fact new-d>');
+    await w.until(() => w.facts().includes('<fact new-d>'));
+    assert.ok(!w.events.includes('+from-old-tree'));
+  } finally {
+    await w.stop();
+    await rm(fresh, { recursive: true, force: true });
+    await rm(old, { recursive: true, force: true });
+  }
+});
+
+test('a file that makes the parser throw costs only that file, at the first scan and later', async () => {
+  // Deep enough to overflow a recursive parser's stack; a parser with a depth limit reports it instead.
+  const deep = '?- '.repeat(5000) + '<fact deep>';
+  const w = await setup({ 'good.pr': '<fact good>', 'deep.pr': deep });
+  assert.deepEqual(w.facts(), ['<fact good>']);
+  assert.ok(w.errors.some((e) => e.includes('deep.pr')), 'the bad file is named');
+  await writeFile(path.join(w.dir, 'deep2.pr'), deep);
+  await w.until(() => w.errors.some((e) => e.includes('deep2.pr')));
+  await writeFile(path.join(w.dir, 'later.pr'), '<fact later>');
+  await w.until(() => w.facts().includes('<fact later>'));
+  assert.deepEqual(w.facts(), ['<fact good>', '<fact later>']);
+  await w.stop();
+});
