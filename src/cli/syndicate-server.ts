@@ -45,7 +45,7 @@ const USAGE = `usage: syndicate-server [-c|--config PATH]... [--no-banner]
                       connect to the -p listeners; repeatable; others are closed and logged
                       once a minute per address
   limits of relay connections (sizes take K, M, G suffixes):
-  --max-connections N          per listener (default 256, at most a quarter of the fd limit)
+  --max-connections N          per listener (default half the total, at most 256)
   --max-connections-total N    over all listeners (default 512, at most a quarter of the fd limit)
   --max-packet-size SIZE       one packet, so a connection's unfinished input (default 16M)
   --max-input-total SIZE       unfinished input of all connections (default 64M)

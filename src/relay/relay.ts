@@ -113,6 +113,9 @@ class Membrane {
 /** Packets waiting for their turn before this many: stop reading (TCP back-pressure does the rest). */
 const PAUSE_AT = 64;
 
+/** What a closing socket reads (and drops) at most before it is reset rather than half-closed. */
+const DRAIN_MAX = 1024 * 1024;
+
 /** Pending output below this is normal: only a connection past it pays for summing the global total. */
 const OUTPUT_CHECK_AT = 64 * 1024;
 
@@ -356,6 +359,11 @@ class Relay {
     if ((input as unknown) === (output as unknown)) {
       // A socket: half-close after what we wrote, drain what the peer still sends (closing with
       // unread input would reset the connection and could lose our error packet), then destroy.
+      let drained = 0;
+      input.on('data', (c: Buffer | string) => {
+        drained += c.length;
+        if (drained > DRAIN_MAX) output.destroy?.();
+      });
       input.resume();
       const timer = setTimeout(() => output.destroy?.(), 2000);
       timer.unref?.();

@@ -181,11 +181,12 @@ export function openFileLimit(): number | null {
 
 /**
  * Default listener limits: 512 connections in all but at most a quarter of the descriptors this
- * process may open (the rest stay for daemons, their pipes and log files), 256 per listener.
+ * process may open (the rest stay for daemons, their pipes and log files), and per listener half
+ * of that (at most 256), so one flooded port leaves room on the others (the control socket).
  */
 export function defaultListenerLimits(fileLimit: number | null = openFileLimit()): ListenerLimits {
   const total = Math.max(16, Math.min(512, fileLimit === null ? 512 : Math.floor(fileLimit / 4)));
-  return { ...DEFAULT_RELAY_LIMITS, maxConnections: Math.min(256, total), maxConnectionsTotal: total };
+  return { ...DEFAULT_RELAY_LIMITS, maxConnections: Math.min(256, Math.floor(total / 2)), maxConnectionsTotal: total };
 }
 
 /** Logs a line at most once a minute per key; the next line says how many were held back. */
