@@ -48,13 +48,16 @@ export async function startBus(options: {
   scripts?: Record<string, string>;
   portArg?: ((port: number) => string) | null;
   fdLimit?: number;
+  /** Where to reach the port (default 127.0.0.1), and from where. */
+  host?: string;
+  localAddress?: string;
 } = {}): Promise<Bus> {
   const top = fs.mkdtempSync(path.join(os.tmpdir(), `bus-${process.pid}-`));
   const configDir = path.join(top, 'conf'), stateDir = path.join(top, 'state');
   fs.mkdirSync(configDir);
   fs.writeFileSync(path.join(configDir, '00-bind.pr'), '<bind <ref {oid: "syndicate" key: #[]}> $config #f>\n');
   for (const [name, text] of Object.entries(options.scripts ?? {})) fs.writeFileSync(path.join(configDir, name), text);
-  const port = await freePort();
+  const port = await freePort(options.host);
   const portArg = options.portArg === undefined ? (p: number) => String(p) : options.portArg;
   const args = [BIN, '--no-banner', '--state', stateDir, '-c', configDir, ...(portArg ? ['-p', portArg(port)] : []), ...(options.args ?? [])];
   const proc = options.fdLimit !== undefined
@@ -87,7 +90,7 @@ export async function startBus(options: {
     },
   };
   try {
-    if (portArg !== null) await until(() => answers({ port }), 'the bus to answer on its port', 30000);
+    if (portArg !== null) await until(() => answers({ port, host: options.host ?? '127.0.0.1', localAddress: options.localAddress }), 'the bus to answer on its port', 30000);
     else await until(() => answers({ path: path.join(stateDir, 'control.sock') }), 'the control socket', 30000);
   } catch (e) {
     await bus.stop();
