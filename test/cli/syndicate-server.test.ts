@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -45,4 +45,91 @@ test('npx syndicate-server --check works from the project folder (the package li
   const r = spawnSync('npx', ['--no-install', 'syndicate-server', '--check', 'etc/syndicate'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /checked \d+ file\(s\): 0 error\(s\)/);
+});
+
+// The last line of defence: every known fault is caught where it happens, so the handlers for
+// uncaught exceptions and unhandled rejections never speak; injected faults show they work.
+import net from 'node:net';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { LAST_LINE_PREFIX } from '../../src/cli/syndicate-server.ts';
+import { answers, openConnection, startBus, until } from '../relay/server-process.ts';
+
+/** Connects, writes `bytes` (then resets, ends or keeps the connection), resolves once closed or after `ms`. */
+function hit(to: net.NetConnectOpts, bytes: string | Buffer, how: 'end' | 'reset' | 'keep' = 'end', ms = 3000): Promise<void> {
+  return new Promise((resolve) => {
+    const s = net.connect(to);
+    const timer = setTimeout(() => { s.destroy(); resolve(); }, ms);
+    s.on('error', () => {});
+    s.on('close', () => { clearTimeout(timer); resolve(); });
+    s.on('connect', () => {
+      s.write(bytes);
+      if (how === 'end') s.end();
+      else if (how === 'reset') s.resetAndDestroy();
+    });
+  });
+}
+
+test('known faults through a real bus are caught where they happen: the last-line handler never logs, the bus answers', async () => {
+  const scripts = { 'hello.pr': '? <greeting ?g> $log ! <log "2026-01-01T00:00:00+00:00" {service: <hello>, stream: stdout, line: $g}>\n' };
+  const bus = await startBus({ scripts, args: ['--max-assertions', '5', '--max-connections', '4'] });
+  try {
+    const tcp = { host: '127.0.0.1', port: bus.port };
+    const faults: [string, () => Promise<unknown>][] = [
+      ['text garbage', () => hit(tcp, ']]] <<<')],
+      ['binary garbage', () => hit(tcp, Buffer.from([0xff, 0xfe, 0x00, 0x84, 0x84]))],
+      ['an oversized length prefix', () => hit(tcp, Buffer.from([0xb5, 0xb2, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]))],
+      ['deep nesting', () => hit(tcp, '['.repeat(5000))],
+      ['a reset in the middle of a packet', () => hit(tcp, '[[0 <A <x', 'reset')],
+      ['50 resets right after connecting', () => Promise.all(Array.from({ length: 50 }, () => hit(tcp, '', 'reset')))],
+      ['a wrong OID and a bad handle', () => hit(tcp, '[[99 <A <x> 1>] [0 <A <y> -1>]]')],
+      ['a peer error packet', () => hit(tcp, '<error "bye" #f>')],
+      ['past the assertion limit', () => hit(tcp, '[' + Array.from({ length: 10 }, (_, i) => `[0 <A <x ${i}> ${i}>]`).join(' ') + ']', 'keep')],
+      ['past the connection limit', async () => {
+        const held = await Promise.all(Array.from({ length: 10 }, () => openConnection(tcp).catch(() => null)));
+        await Promise.all(held.map((c) => c && Promise.race([c.closed, new Promise((r) => setTimeout(r, 500))])));
+        for (const c of held) c?.socket.destroy();
+      }],
+      ['a script that breaks the parser', () => writeFile(path.join(bus.configDir, 'deep.pr'), '?- '.repeat(5000) + '<a>')],
+      ['a script with runtime errors', () => writeFile(path.join(bus.configDir, 'bad.pr'), 'let ?x = <nope>\nlet <yes> = $x\n')],
+      ['the config folder moved away and back', async () => {
+        await rename(bus.configDir, bus.configDir + '-away');
+        await new Promise((r) => setTimeout(r, 600));
+        await rename(bus.configDir + '-away', bus.configDir);
+      }],
+      ['the config folder swapped by rename', async () => {
+        await mkdir(bus.configDir + '-new');
+        for (const f of ['00-bind.pr', 'hello.pr']) await writeFile(path.join(bus.configDir + '-new', f), await readFile(path.join(bus.configDir, f)));
+        await rename(bus.configDir, bus.configDir + '-old');
+        await rename(bus.configDir + '-new', bus.configDir);
+        await rm(bus.configDir + '-old', { recursive: true, force: true });
+      }],
+    ];
+    for (const [what, drive] of faults) {
+      await drive();
+      // (Retried: a connection slot frees only once the bus has seen the close.)
+      await until(() => answers(tcp), `the bus to answer after ${what}`, 10000);
+      assert.ok(!bus.stderr().includes(LAST_LINE_PREFIX), `${what} reached the last line:\n${bus.stderr()}`);
+    }
+    // Scripts still load and run: a new one greets through the old one's rule.
+    await writeFile(path.join(bus.configDir, 'greet.pr'), '<greeting "still here">\n');
+    await bus.waitFor(/<hello> stdout: still here/, 'the greeting from a script added after the faults');
+    assert.ok(!bus.stderr().includes(LAST_LINE_PREFIX), bus.stderr());
+  } finally {
+    await bus.stop();
+  }
+});
+
+test('the last-line handlers log one line per fault that reaches them, and the bus goes on', async () => {
+  const bus = await startBus({ nodeArgs: ['--import', path.resolve('test/cli/fixtures/inject-fault.mjs')] });
+  try {
+    bus.proc.kill('SIGUSR2');
+    await bus.waitFor(/last-line handler caught an uncaught exception: Error: injected uncaught fault/, 'the uncaught exception line');
+    bus.proc.kill('SIGUSR1');
+    await bus.waitFor(/last-line handler caught an unhandled rejection: Error: injected unhandled rejection/, 'the rejection line');
+    assert.ok(await answers({ host: '127.0.0.1', port: bus.port }), 'the bus answers');
+    assert.equal(bus.stderr().split('\n').filter((l) => l.startsWith(LAST_LINE_PREFIX)).length, 2, bus.stderr());
+    await until(() => bus.proc.exitCode === null, 'still running');
+  } finally {
+    await bus.stop();
+  }
 });

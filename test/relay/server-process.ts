@@ -48,6 +48,8 @@ export async function startBus(options: {
   scripts?: Record<string, string>;
   portArg?: ((port: number) => string) | null;
   fdLimit?: number;
+  /** Node options before the program (e.g. `--import` of a fault injector). */
+  nodeArgs?: string[];
   /** Where to reach the port (default 127.0.0.1), and from where. */
   host?: string;
   localAddress?: string;
@@ -59,7 +61,7 @@ export async function startBus(options: {
   for (const [name, text] of Object.entries(options.scripts ?? {})) fs.writeFileSync(path.join(configDir, name), text);
   const port = await freePort(options.host);
   const portArg = options.portArg === undefined ? (p: number) => String(p) : options.portArg;
-  const args = [BIN, '--no-banner', '--state', stateDir, '-c', configDir, ...(portArg ? ['-p', portArg(port)] : []), ...(options.args ?? [])];
+  const args = [...(options.nodeArgs ?? []), BIN, '--no-banner', '--state', stateDir, '-c', configDir, ...(portArg ? ['-p', portArg(port)] : []), ...(options.args ?? [])];
   const proc = options.fdLimit !== undefined
     ? spawn('sh', ['-c', `ulimit -n ${options.fdLimit} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
     : spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
