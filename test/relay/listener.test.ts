@@ -12,7 +12,7 @@ import { createGatekeeper } from '../../src/relay/gatekeeper.ts';
 import { bind } from '../../src/relay/gatekeeper-protocol.ts';
 import { mintSturdyRef, sturdyDescriptionToValue, sturdyRefToValue } from '../../src/relay/sturdy.ts';
 import { connectTcp, connectUnix, resolveStep, type Client } from '../../src/relay/client.ts';
-import { relayListenerService, listenerFlagsToAssertions, unixListenerName, tcpListenerName } from '../../src/services/relay-listener-service.ts';
+import { listenerFlagsToAssertions, unixListenerName, tcpListenerName } from '../../src/services/relay-listener-service.ts';
 import { Service } from '../../src/services/service-protocol.ts';
 import { testSystem, has } from '../services/service-harness.ts';
 import { tempDir, until } from './relay-harness.ts';
@@ -20,7 +20,6 @@ import { tempDir, until } from './relay-harness.ts';
 async function busWithGatekeeper() {
   let gk!: Ref;
   const ts = await testSystem({
-    services: (config) => [relayListenerService(config)],
     onBoot: (t, s) => {
       gk = createGatekeeper(t, s.config);
       t.assert(s.config, bind<Ref>(sturdyDescriptionToValue<Ref>({ oid: 'syndicate', key: new Uint8Array(0) }), new Embedded<Ref>(s.config)));
