@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { answers, memoryOf, openConnection, startBus, until } from './server-process.ts';
@@ -118,12 +119,40 @@ test('~1 000 idle TCP connections under a 1 024 fd limit: the extra ones are ref
     assert.equal(bus.stderr().match(/limit of 128 connections on this listener reached/g)?.length, 1, bus.stderr());
     // The bus still has descriptors: the control socket answers, and a new daemon starts.
     assert.ok(await answers({ path: path.join(bus.stateDir, 'control.sock') }), 'the control socket answers');
-    const fs = await import('node:fs/promises');
-    await fs.writeFile(path.join(bus.configDir, 'd.pr'), '<require-service <daemon late>>\n<daemon late "sleep 1000">\n');
+    await fs.promises.writeFile(path.join(bus.configDir, 'd.pr'), '<require-service <daemon late>>\n<daemon late "sleep 1000">\n');
     await until(() => {
       const r = spawnSync(process.execPath, [path.resolve('bin/syndicate-ctl.js'), '--socket', path.join(bus.stateDir, 'control.sock'), 'status'], { encoding: 'utf8' });
       return /<daemon late>\s+(ready|up|started)/.test(r.stdout);
     }, 'the daemon started after the flood', 30000);
+  } finally {
+    for (const s of conns) s.destroy();
+    await bus.stop();
+  }
+});
+
+test('accept failing with EMFILE (limits raised above the descriptors): the bus runs, and the listener serves again once descriptors are free', async () => {
+  const bus = await startBus({ fdLimit: 200, args: ['--max-connections', '5000', '--max-connections-total', '5000'] });
+  const conns: net.Socket[] = [];
+  try {
+    let closedByBus = 0;
+    await Promise.all(Array.from({ length: 400 }, () => new Promise<void>((resolve) => {
+      const s = net.connect({ port: bus.port, host: '127.0.0.1' });
+      conns.push(s);
+      s.on('error', () => {});
+      s.once('close', () => {
+        closedByBus++;
+        resolve();
+      });
+      s.once('connect', () => setTimeout(resolve, 0));
+    })));
+    // The bus ran out of descriptors: libuv closes what it cannot accept.
+    await until(() => closedByBus >= 150, `connections the bus could not take (${closedByBus})`, 30000);
+    const fds = fs.readdirSync(`/proc/${bus.pid}/fd`).length;
+    assert.ok(fds >= 190, `the bus is at its descriptor limit (${fds} of 200)`);
+    assert.equal(bus.proc.exitCode, null, 'the bus runs');
+    for (const s of conns) s.destroy();
+    await until(() => answers({ port: bus.port, host: '127.0.0.1' }), 'the listener serving again once descriptors are free', 30000);
+    assert.ok(!/Error|uncaught/i.test(bus.stderr()), bus.stderr().slice(0, 2000));
   } finally {
     for (const s of conns) s.destroy();
     await bus.stop();
