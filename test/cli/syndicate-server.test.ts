@@ -133,3 +133,16 @@ test('the last-line handlers log one line per fault that reaches them, and the b
     await bus.stop();
   }
 });
+
+test('-p, --allow and the limit options parse into listener flags and limits', async () => {
+  const { parseServerArgs } = await import('../../src/cli/syndicate-server.ts');
+  const o = parseServerArgs(['-p', '8001', '-p', '0.0.0.0:8002', '--port=[::1]:8003', '--allow', '192.0.2.0/24,198.51.100.7', '--allow', '::1/128',
+    '--max-packet-size', '1M', '--max-input-total', '8M', '--max-pending-output', '512K', '--max-pending-output-total', '4M',
+    '--max-assertions', '500', '--max-connections', '10', '--max-connections-total', '20']);
+  assert.deepEqual(o.ports, [{ host: '127.0.0.1', port: 8001 }, { host: '0.0.0.0', port: 8002 }, { host: '::1', port: 8003 }]);
+  assert.deepEqual(o.allow, ['192.0.2.0/24', '198.51.100.7', '::1/128']);
+  assert.deepEqual(o.limits, {
+    maxPacketSize: 1 << 20, maxInputTotal: 8 << 20, maxPendingOutput: 512 << 10, maxPendingOutputTotal: 4 << 20,
+    maxAssertions: 500, maxConnections: 10, maxConnectionsTotal: 20,
+  });
+});
