@@ -73,6 +73,24 @@ test('unfinished input over a shared budget: the connection that goes past the g
   assert.equal(budget.inputTotal, 0);
 });
 
+test('pending output over a shared budget: the connection that writes past the global limit is closed, the other stays', async () => {
+  const budget = new RelayBudget({ ...DEFAULT_RELAY_LIMITS, maxPendingOutputTotal: 300 * 1024 });
+  const limits = { maxPendingOutput: 1024 * 1024 };
+  const a = { input: new PassThrough(), output: new PassThrough() }; // nobody reads either output
+  const b = { input: new PassThrough(), output: new PassThrough() };
+  let aClosed = false;
+  void serve(a.input, a.output, { syntax: 'text', name: 'a', budget, limits }).then(() => void (aClosed = true));
+  const bClosed = serve(b.input, b.output, { syntax: 'text', name: 'b', budget, limits });
+  const syncs = (n: number) => '[' + '[0 <S #:[0 0]>] '.repeat(n) + ']';
+  // 13 bytes per answer: 16 000 answers ≈ 200 KB pending on a, under both limits.
+  for (let i = 0; i < 16; i++) a.input.write(syncs(1000));
+  await until(() => (a.output.writableLength ?? 0) > 150 * 1024, 'a backed up');
+  for (let i = 0; i < 16; i++) b.input.write(syncs(1000));
+  assert.match(String((await bClosed)?.message), /output limit: output pending to all connections exceeds 307200 bytes/);
+  assert.equal(aClosed, false, 'a is not cut off');
+  a.input.end();
+});
+
 test('sizes on the command line', () => {
   assert.equal(parseSize('16M'), 16 * 1024 * 1024);
   assert.equal(parseSize('64MiB'), 64 * 1024 * 1024);
