@@ -177,10 +177,12 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
    * swap, a return) every file is loaded afresh and chokidar follows the new tree; otherwise
    * only files whose size or mtime moved. Files no longer there stop. One turn for all of it.
    */
-  const rescan = async (): Promise<void> => {
+  const rescan = async (force: boolean): Promise<void> => {
     const now = await resolveRoot(root);
     if (closed) return;
-    const fresh = now === null || current === null || now.id !== current.id || now.top !== current.top;
+    // `force`: the root itself was renamed or removed, maybe back again already: chokidar may
+    // have lost it even though the identity is unchanged.
+    const fresh = force || now === null || current === null || now.id !== current.id || now.top !== current.top;
     if (fresh) {
       closeWatchers();
       seen.clear();
@@ -190,7 +192,7 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
     if (now === null) {
       if (was !== null || !announced) report(`${root}: does not exist${was !== null ? ' any more; its scripts stopped' : ' (yet)'}; watching for it`, 'warn');
       const loads = [...scripts.keys()].map((f): [string, undefined] => [f, undefined]);
-      watchParent();
+      if (options.watch !== false) watchParent();
       facet.turn((t) => {
         apply(t, loads);
         announceReady(t);
@@ -198,13 +200,22 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
       return;
     }
     if (was === null && announced) report(`${root}: found again; loading it`, 'warn');
-    else if (fresh && was !== null) report(`${root}: replaced by another tree; reloading`, 'warn');
+    else if (was !== null && (now.id !== was.id || now.top !== was.top)) report(`${root}: replaced by another tree; reloading`, 'warn');
     // chokidar's own scan is slow on big trees, so it runs alongside ours; once it is ready,
     // anything that changed in between is found by comparing file signatures.
     const w = fresh && options.watch !== false ? (watcher = startWatching(now.top, now.isDir)) : null;
-    if (fresh) watchParent();
-    const files = await listScripts(now.top).catch((): string[] => []);
-    if (closed || current !== now) return;
+    if (fresh && options.watch !== false) watchParent();
+    let files: string[];
+    try {
+      files = await listScripts(now.top);
+    } catch (e) {
+      // Unreadable at the first scan: the actor fails and the supervisor retries. Later, the
+      // running set stays as it is (a root that vanished meanwhile is seen on the next check).
+      if (was === null && !announced) throw e;
+      report(`${root}: cannot list: ${(e as Error).message}; keeping what runs`);
+      return;
+    }
+    if (closed) return;
     const listed = new Set(files);
     const loads: [string, LoadedScript | undefined][] = [];
     for (const f of files) {
@@ -220,24 +231,27 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
       if (was !== null || announced) options.onApplied?.(t, loads.map(([f]) => f));
       announceReady(t);
     });
-    if (w === null) return;
-    await new Promise<void>((resolve) => w.once('ready', () => resolve()));
-    if (closed || watcher !== w) return;
-    for (const f of new Set([...(await listScripts(now.top).catch((): string[] => [])), ...files])) {
-      if (signature(f) !== seen.get(f)) changed(f);
-    }
+    // Not awaited: a chokidar that never gets ready (its root gone meanwhile) must not hold up
+    // the next rescan.
+    w?.once('ready', () => {
+      if (closed || watcher !== w) return;
+      void listScripts(now.top).catch((): string[] => []).then((later) => {
+        if (closed || watcher !== w) return;
+        for (const f of new Set([...later, ...files])) if (signature(f) !== seen.get(f)) changed(f);
+      });
+    });
   };
 
   // Rescans never overlap: a request during one runs once more after it.
   let scanning: Promise<void> | null = null;
-  let again = false;
-  const requestRescan = (): void => {
+  let again: boolean | null = null;
+  const requestRescan = (force = false): void => {
     if (closed) return;
     if (scanning !== null) {
-      again = true;
+      again = (again ?? false) || force;
       return;
     }
-    scanning = rescan()
+    scanning = rescan(force)
       .catch((e: unknown) => {
         report(`${root}: ${(e as Error).message}`);
         facet.turn(() => {
@@ -246,10 +260,9 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
       })
       .finally(() => {
         scanning = null;
-        if (again && !closed) {
-          again = false;
-          requestRescan();
-        }
+        const next = again;
+        again = null;
+        if (next !== null && !closed) requestRescan(next);
       });
   };
 
@@ -260,7 +273,7 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
     const name = path.basename(root);
     try {
       parentWatcher = fsWatch(path.dirname(root), { persistent: false }, (_event, file) => {
-        if (file === null || String(file) === name) requestRescan();
+        if (file === null || String(file) === name) requestRescan(true);
       });
       parentWatcher.on('error', () => {
         parentWatcher?.close();
@@ -327,7 +340,7 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
     };
     w.on('add', mine(changed)).on('change', mine(changed)).on('unlink', mine(changed));
     w.on('unlinkDir', mine((dir: string) => {
-      if (dir === top) requestRescan();
+      if (dir === top) requestRescan(true);
       for (const f of scripts.keys()) if (f.startsWith(dir + path.sep)) changed(f);
     }));
     w.on('error', (e: unknown) => {
