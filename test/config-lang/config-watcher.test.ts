@@ -203,3 +203,51 @@ test('a file that makes the parser throw costs only that file, at the first scan
   assert.deepEqual(w.facts(), ['<fact good>', '<fact later>']);
   await w.stop();
 });
+
+// The same through a real bus: the services of a moved folder stop and come back, and a
+// folder swapped by rename runs the new tree's services instead of the old one's.
+import { spawnSync } from 'node:child_process';
+import { startBus, until as eventually } from '../relay/server-process.ts';
+
+/** `syndicate-ctl status --json` of a bus: service text → pid (null when not running). */
+function daemonPids(stateDir: string): Map<string, number | null> {
+  const r = spawnSync(process.execPath, [path.resolve('bin/syndicate-ctl.js'), '--socket', path.join(stateDir, 'control.sock'), 'status', '--json'], { encoding: 'utf8' });
+  const rows = r.status === 0 ? JSON.parse(r.stdout) as { service: string; pid: number | null; state: string }[] : [];
+  return new Map(rows.filter((s) => s.service.startsWith('<daemon')).map((s) => [s.service, s.state === 'ready' ? s.pid : null]));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('a real bus: a config folder moved away stops its daemons, moved back starts them, swapped runs the new tree', async () => {
+  const daemon = (id: string) => `<require-service <daemon ${id}>>\n<daemon ${id} "sleep 1000">\n`;
+  const bus = await startBus({ scripts: { 'd.pr': daemon('first') } });
+  const away = bus.configDir + '-away', fresh = bus.configDir + '-new';
+  try {
+    let pid = 0;
+    await eventually(() => { pid = daemonPids(bus.stateDir).get('<daemon first>') ?? 0; return pid > 0; }, 'the daemon running', 30000);
+    await rename(bus.configDir, away);
+    await eventually(() => !alive(pid), 'the daemon stopped once its folder moved away', 30000);
+    await rename(away, bus.configDir);
+    let again = 0;
+    await eventually(() => { again = daemonPids(bus.stateDir).get('<daemon first>') ?? 0; return again > 0 && alive(again); }, 'the daemon back', 30000);
+    assert.notEqual(again, pid);
+    await mkdir(fresh);
+    await writeFile(path.join(fresh, '00-bind.pr'), '<bind <ref {oid: "syndicate" key: #[]}> $config #f>\n');
+    await writeFile(path.join(fresh, 'd.pr'), daemon('second'));
+    await rename(bus.configDir, away);
+    await rename(fresh, bus.configDir);
+    await eventually(() => (daemonPids(bus.stateDir).get('<daemon second>') ?? 0) > 0 && !alive(again), 'the new tree running instead of the old', 30000);
+    assert.ok(!daemonPids(bus.stateDir).has('<daemon first>') || daemonPids(bus.stateDir).get('<daemon first>') === null, 'the old tree stopped');
+  } finally {
+    await bus.stop();
+    await rm(away, { recursive: true, force: true });
+    await rm(fresh, { recursive: true, force: true });
+  }
+});
