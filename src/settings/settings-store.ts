@@ -2,7 +2,7 @@
 // order they were asked for, and files that are not settings set aside (renamed NAME.rejected,
 // which the config watcher does not load) and reported.
 import { watch, type FSWatcher } from 'node:fs';
-import { open, readFile, readdir, rename, stat } from 'node:fs/promises';
+import { chmod, open, readFile, readdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Assertion } from '../bus/index.ts';
 import { ensurePrivateDir, fsyncDir, isTempFile, removeFileDurable, removeStaleTemps, writeFileDurable } from '../config-lang/durable-file.ts';
@@ -119,7 +119,15 @@ export class SettingsStore {
     const text = await readText(file);
     if (text === null) return;
     const r = readSettingText(text, file, name);
-    if (r.ok) return;
+    if (r.ok) {
+      // Placed by hand with a looser mode: settings may hold credentials.
+      const mode = (await stat(file)).mode & 0o777;
+      if ((mode & ~SETTING_FILE_MODE) !== 0) {
+        await chmod(file, SETTING_FILE_MODE);
+        this.events.note(`${file}: narrowed the file's mode to 0600`);
+      }
+      return;
+    }
     const aside = file + REJECTED_SUFFIX;
     await rename(file, aside);
     await fsyncDir(this.dir);

@@ -9,8 +9,8 @@ import { parse, record } from '../../src/preserves/index.ts';
 import type { Assertion } from '../../src/bus/index.ts';
 import { SettingsStore, type SettingsProblem } from '../../src/settings/settings-store.ts';
 
-const ENABLED = record('mobile-data-enabled');
-const APN = record('mobile-data-apn', 'internet');
+const ENABLED = record('mobile-data-enabled') as Assertion;
+const APN = record('mobile-data-apn', 'internet') as Assertion;
 
 /** A store on a fresh folder (removed after `body`, also on failure), recording what it reports. */
 async function withStore(body: (s: SettingsStore, dir: string, problems: Map<string, string>) => Promise<void>, prepare?: (dir: string) => Promise<void>): Promise<void> {
