@@ -1,7 +1,7 @@
 // A real bus process running the shipped userSettings.pr under a root of its own, with the real
 // user-settings-daemon program, and a client on its control socket.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Dictionary, Record, peel, sym } from '../../src/preserves/index.ts';
@@ -25,12 +25,23 @@ export async function until(pred: () => boolean | Promise<boolean>, what: string
 export class SettingsRoot {
   private constructor(readonly dir: string) {}
 
-  static async create(scripts: { [name: string]: string } = {}): Promise<SettingsRoot> {
+  /**
+   * `daemonOptions` (e.g. `restartDelay: 0.05`) are added to the shipped daemon spec, in a copy of
+   * userSettings.pr; without them the shipped file itself is linked.
+   */
+  static async create(scripts: { [name: string]: string } = {}, daemonOptions = ''): Promise<SettingsRoot> {
     const dir = await mkdtemp(path.join(tmpdir(), `us-${process.pid}-`));
     const services = path.join(dir, 'etc/syndicate/services');
     await mkdir(services, { recursive: true });
     await mkdir(path.join(dir, 'usr/lib/synit'), { recursive: true });
-    await symlink(path.resolve('etc/syndicate/services/userSettings.pr'), path.join(services, 'userSettings.pr'));
+    const shipped = path.resolve('etc/syndicate/services/userSettings.pr');
+    if (daemonOptions === '') await symlink(shipped, path.join(services, 'userSettings.pr'));
+    else {
+      const text = await readFile(shipped, 'utf8');
+      const changed = text.replace('protocol: application/syndicate', `protocol: application/syndicate ${daemonOptions}`);
+      if (changed === text) throw new Error('the shipped userSettings.pr no longer has the daemon spec this harness extends');
+      await writeFile(path.join(services, 'userSettings.pr'), changed);
+    }
     await symlink(path.resolve('bin/user-settings-daemon.js'), path.join(dir, 'usr/lib/synit/user-settings-daemon'));
     for (const [name, text] of Object.entries(scripts)) await writeFile(path.join(services, name), text);
     return new SettingsRoot(dir);
@@ -66,6 +77,15 @@ function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** SIGKILL to a daemon's process group (each daemon leads its own). */
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
   }
 }
 
@@ -176,7 +196,15 @@ export class Bus {
     const pids = [...this.pids];
     this.proc.kill('SIGTERM');
     await new Promise((r) => this.proc.once('exit', r));
-    for (const p of pids) if (alive(p)) process.kill(p, 'SIGKILL');
+    for (const p of pids) if (alive(p)) killGroup(p);
+  }
+
+  /** SIGKILLs the running daemon's whole process group (the shell and the program); returns its pid. */
+  async killDaemon(): Promise<number> {
+    const pid = await this.daemonPid();
+    killGroup(pid);
+    this.pids.delete(pid);
+    return pid;
   }
 }
 
