@@ -26,7 +26,18 @@ before(async () => {
         ? <user-setting <mobile-data-apn ?apn>> [ <mobile-data-via $apn> ]
       ]
     `,
+    // The shipped example consumers, with what they need: a machine dataspace, a modem device.
+    'wifi.pr': await readFile('etc/syndicate/services/wifi.pr', 'utf8'),
+    'modem.pr': await readFile('etc/syndicate/services/modem.pr', 'utf8'),
+    'machine.pr': `
+      let ?ds = dataspace
+      <machine-dataspace $ds>
+      ? <machine-dataspace ?m> [ $m ? <selected-wifi-network ?ssid _ _> [ $config <wifi-daemon-sees $ssid> ] ]
+      <require-service <qmi-wwan "/dev/cdc-test">>
+    `,
   });
+  await mkdir(path.join(root.dir, 'usr/lib/synit'), { recursive: true });
+  await writeFile(path.join(root.dir, 'usr/lib/synit/qmi-wwan-manager'), '#!/bin/sh\nexec sleep 1000\n', { mode: 0o755 });
   // Present before the start: a good file, a misnamed one, a corrupt one.
   await mkdir(root.settingsDir, { recursive: true });
   await writeFile(path.join(root.settingsDir, settingFileName(WIFI)), settingFileText(WIFI));
@@ -35,6 +46,8 @@ before(async () => {
   bus = await Bus.start(root);
   bus.follow(P.rec('mobile-data-on'));
   bus.follow(P.rec('mobile-data-via', P.discard()));
+  bus.follow(P.rec('wifi-daemon-sees', P.discard()));
+  bus.follow(P.rec('service-state', P.rec('daemon', P.rec('qmi-wwan-manager', P.discard(), P.discard())), P.discard()));
 });
 
 after(async () => {
@@ -45,6 +58,8 @@ after(async () => {
 test('a corrupt file and a misnamed file are reported with their paths; the rest is published', async () => {
   await until(() => bus.all('user-settings-problem').length === 2, 'two problems');
   assert.ok(bus.has(Settings.setting(WIFI)), 'the well-named file is published');
+  // The shipped wifi.pr relays it into the machine dataspace.
+  await until(() => bus.has(record('wifi-daemon-sees', 'home') as Assertion), 'wifi.pr to relay the selected network');
   await until(() => !bus.all('user-setting').some((s) => s.includes('evil')), 'the misnamed file not published');
   const r = await root.ctl('settings', 'list');
   assert.equal(r.code, 0, r.err);
@@ -71,6 +86,9 @@ test('settings set: the file, then <user-setting X> in $config and the consumer 
   assert.equal(r.code, 0);
   assert.deepEqual(JSON.parse(r.out), { action: 'set', item: '<mobile-data-apn "internet">', file: path.join(root.settingsDir, 'd64373b53ec3476d647b5a2f5d5c5f81345cc1f1.pr'), ok: true });
   await until(() => bus.has(record('mobile-data-via', 'internet') as Assertion), 'the consumer to react to both settings');
+  // The shipped modem.pr: both settings and a requested modem run qmi-wwan-manager for it.
+  const manager = record('daemon', record('qmi-wwan-manager', '/dev/cdc-test', 'internet'));
+  await until(() => bus.has(record('service-state', manager, Symbol.for('ready')) as Assertion), 'modem.pr to run qmi-wwan-manager');
 
   const before = (await readdir(root.settingsDir)).filter((n) => n.endsWith('.pr')).length;
   assert.equal((await root.ctl('settings', 'set', '<mobile-data-enabled>')).code, 0);
@@ -81,6 +99,7 @@ test('settings set: the file, then <user-setting X> in $config and the consumer 
   await assert.rejects(stat(file), { code: 'ENOENT' });
   await until(() => !bus.has(Settings.setting(ENABLED)), 'the setting to be retracted');
   await until(() => !bus.has(record('mobile-data-on') as Assertion) && !bus.has(record('mobile-data-via', 'internet') as Assertion), 'the consumer to react to the unset');
+  await until(() => !bus.all('service-state').some((s) => s.includes('qmi-wwan-manager')), 'modem.pr to stop qmi-wwan-manager');
   assert.equal((await root.ctl('settings', 'unset', '<mobile-data-enabled>')).code, 0, 'unset of an absent setting is fine');
   assert.equal((await root.ctl('settings', 'unset', '<mobile-data-apn "internet">')).code, 0);
 });
