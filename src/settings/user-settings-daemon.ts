@@ -3,8 +3,8 @@
 // (answering `done` once the change is durable) and the message `<user-settings-command ACTION>`
 // by writing and removing files in the settings folder.
 import path from 'node:path';
-import { Dictionary, Embedded, peel, stringify, sym } from '../preserves/index.ts';
-import { P, isRef, type Facet, type Handle, type Ref, type Turn } from '../bus/index.ts';
+import { Dictionary, Embedded, peel, sym } from '../preserves/index.ts';
+import { P, isRef, showAssertion, type Assertion, type Facet, type Handle, type Ref, type Turn } from '../bus/index.ts';
 import { serveStdio } from '../relay/client.ts';
 import { Settings, SettingsPattern, parseAction, replyRef, type SettingsAction } from './protocol.ts';
 import { SettingsStore } from './settings-store.ts';
@@ -22,8 +22,8 @@ function note(line: string): void {
 }
 
 /** What the bus hands us: the config dataspace and the folder, or why it cannot be used. */
-function parseHello(v: unknown): { config: Ref; dir: string } | string {
-  const d = peel(v as never);
+function parseHello(v: Assertion): { config: Ref; dir: string } | string {
+  const d = peel(v);
   if (!(d instanceof Dictionary)) return 'expected {config: #:ref settingsDir: "PATH"}';
   const c = peel(d.get(sym('config')) ?? false);
   const dir = peel(d.get(sym('settingsDir')) ?? false);
@@ -61,7 +61,7 @@ function serve(t: Turn, config: Ref, dir: string): void {
 
   // RPCs: `done` (or `<error "why">`) at the reply ref for as long as the request stands.
   const answers = new Map<Handle, Handle | undefined>();
-  const answer = (h: Handle, reply: Ref | null, value: ReturnType<typeof Settings.error>) => facet.turn((t) => {
+  const answer = (h: Handle, reply: Ref | null, value: Assertion) => facet.turn((t) => {
     if (!answers.has(h) || reply === null) return;
     answers.set(h, t.assert(reply, value));
   });
@@ -73,7 +73,7 @@ function serve(t: Turn, config: Ref, dir: string): void {
       try {
         a = parseAction(action);
       } catch (e) {
-        note(`refused ${stringify(action as never)}: ${(e as Error).message}`);
+        note(`refused ${showAssertion(action)}: ${(e as Error).message}`);
         answer(h, reply, Settings.error((e as Error).message));
         return;
       }
@@ -93,7 +93,7 @@ function serve(t: Turn, config: Ref, dir: string): void {
     try {
       a = parseAction(action);
     } catch (e) {
-      note(`refused ${stringify(action as never)}: ${(e as Error).message}`);
+      note(`refused ${showAssertion(action)}: ${(e as Error).message}`);
       return;
     }
     perform(a).catch((e: unknown) => note(`${a.kind} ${showItem(a)}: ${(e as Error).message}`));
@@ -101,16 +101,12 @@ function serve(t: Turn, config: Ref, dir: string): void {
 }
 
 function showItem(a: SettingsAction): string {
-  try {
-    return stringify(a.item);
-  } catch {
-    return '(unprintable item)';
-  }
+  return showAssertion(a.item);
 }
 
 /** Runs the daemon on stdin/stdout until the bus closes them. */
 export async function run(): Promise<undefined> {
-  const facets = new Map<Handle, Facet>();
+  const served = new Map<Handle, { facet: Facet; dir: string }>();
   await serveStdio((t) => t.ref({
     assert(t, v, h) {
       const hello = parseHello(v);
@@ -119,12 +115,17 @@ export async function run(): Promise<undefined> {
         return;
       }
       const dir = settingsFolder(hello.dir);
-      facets.set(h, t.facet((t) => serve(t, hello.config, dir)));
+      // Two servers of one folder would answer every request twice.
+      if ([...served.values()].some((s) => s.dir === dir)) {
+        note(`${dir}: already served; ignoring a second hand-over`);
+        return;
+      }
+      served.set(h, { facet: t.facet((t) => serve(t, hello.config, dir)), dir });
     },
     retract(t, h) {
-      const f = facets.get(h);
-      facets.delete(h);
-      if (f !== undefined) t.stop(f);
+      const s = served.get(h);
+      served.delete(h);
+      if (s !== undefined) t.stop(s.facet);
     },
   }), { name: 'user-settings-daemon' });
   return undefined;
