@@ -57,7 +57,8 @@ function serve(t: Turn, config: Ref, dir: string): void {
     process.exit(1); // the bus restarts us; the folder may be fixed by then
   });
   const perform = (a: SettingsAction): Promise<void> => opened.then(() => (a.kind === 'assert' ? store.set(a.item) : store.unset(a.item)));
-  t.assert(config, Settings.folder(dir));
+  // Announced once the folder is checked: private, no stale temps, misfits set aside.
+  void opened.then(() => facet.turn((t) => void t.assert(config, Settings.folder(dir))), () => {});
 
   // RPCs: `done` (or `<error "why">`) at the reply ref for as long as the request stands.
   const answers = new Map<Handle, Handle | undefined>();
