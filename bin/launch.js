@@ -24,15 +24,15 @@ function distIsFresh() {
   }
 }
 
-/** Imports `src/cli/NAME` (compiled or not) and runs it; its result is the exit code. */
-export async function launch(name) {
+/** Imports `src/FOLDER/NAME` (compiled or not; FOLDER `cli` by default) and runs it; its result is the exit code. */
+export async function launch(name, folder = 'cli') {
   let mod;
   if (distIsFresh()) {
-    mod = await import(pathToFileURL(path.join(top, 'dist/cli', name + '.js')).href);
+    mod = await import(pathToFileURL(path.join(top, 'dist', folder, name + '.js')).href);
   } else {
     const { register } = await import('tsx/esm/api');
     register();
-    mod = await import(pathToFileURL(path.join(top, 'src/cli', name + '.ts')).href);
+    mod = await import(pathToFileURL(path.join(top, 'src', folder, name + '.ts')).href);
   }
   const code = await mod.run();
   // A program that returns its exit code is done: leftover handles (a watcher still closing,

@@ -134,12 +134,14 @@ export function startServer(o: ServerOptions, extra: Partial<SystemOptions> = {}
   if (o.rootDir !== null) {
     const bins = ['usr/local/sbin', 'usr/local/bin', 'usr/sbin', 'usr/bin', 'sbin', 'bin'].map((b) => path.join(o.rootDir!, b));
     process.env.PATH = [...bins, process.env.PATH ?? ''].join(path.delimiter);
+    // Daemons handed absolute paths (user-settings-daemon's settingsDir) resolve them under the root too.
+    process.env.SYNDICATE_ROOT = o.rootDir;
   }
   // With --root, absolute -c paths name places in the root; relative ones are the caller's.
   const configPaths = o.configPaths.map((p) => (o.rootDir !== null && path.isAbsolute(p) ? p : path.resolve(p)));
   const state = o.stateDir;
   if (state !== null) mkdirSync(path.join(state, 'ctl'), { recursive: true, mode: 0o700 });
-  const daemons = state !== null ? { logDir: path.join(state, 'log'), runtimeDir: state } : {};
+  const daemons = { ...(state !== null ? { logDir: path.join(state, 'log'), runtimeDir: state } : {}), rootDir: o.rootDir ?? undefined };
   const system = startSystem({
     services: (config, log) => [daemonService(config, log, daemons)],
     sockets: o.sockets,
