@@ -235,3 +235,49 @@ export function kernelView(ns: Netns): string[] {
   }
   return out.sort();
 }
+
+/** A process started in a namespace, with its output kept. */
+export interface Started {
+  readonly child: ChildProcess;
+  readonly exited: Promise<string>;
+  output(): string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once it exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Spawns `argv` inside `ns` (through `ip netns exec`, which execs it: the pid is the program's). */
+export function startIn(ns: Netns, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Started {
+  const child = spawn('ip', ['netns', 'exec', ns.name, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => void (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => void (out += d));
+  const exited = new Promise<string>((r) => child.once('exit', (code, signal) => r(signal ?? String(code))));
+  return {
+    child,
+    exited,
+    output: () => out,
+    stop: async (graceMs = 10_000) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * dnsmasq as the DHCP server on `iface` in `ns` (which has ROUTER/24 on it), handing out
+ * FIRST..LAST with ROUTER as the router; resolves once it listens on port 67.
+ */
+export async function startDhcpServer(ns: Netns, iface: string, router: string, first: string, last: string, dir: string): Promise<Started> {
+  const d = startIn(ns, ['dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--port=0', `--interface=${iface}`,
+    '--bind-interfaces', '--except-interface=lo', `--dhcp-range=${first},${last},255.255.255.0,1h`,
+    `--dhcp-option=option:router,${router}`, `--dhcp-leasefile=${dir}/leases`, `--pid-file=${dir}/dnsmasq.pid`, '--no-ping']);
+  await until(() => {
+    const udp = execFileSync('ip', ['netns', 'exec', ns.name, 'cat', '/proc/net/udp'], { encoding: 'utf8' });
+    return /:0043 /.test(udp) || d.child.exitCode !== null;
+  }, () => 'dnsmasq to listen on port 67', 15_000);
+  if (d.child.exitCode !== null) throw new Error(`dnsmasq ended: ${d.output()}`);
+  return d;
+}
