@@ -116,7 +116,7 @@ export interface MonitorRun {
   readonly ready: Promise<void>;
   /** Resolves with the exit code or signal once the process ended. */
   readonly exited: Promise<string>;
-  /** The network assertions now in the machine dataspace, as text, sorted (duplicates kept). */
+  /** The network assertions now in the machine dataspace, as text, sorted (a repeated one listed twice). */
   assertions(): string[];
   /** Everything the monitor wrote to stderr. */
   stderr(): string;
