@@ -129,14 +129,22 @@ export class MachineSpace {
   readonly actor: Actor;
   machine!: Ref;
   private readonly seen = new Map<number, string>();
+  /** Every change, in order: `+<…>` added, `-<…>` removed. */
+  readonly history: string[] = [];
 
   constructor() {
     this.actor = Actor.boot('test-bus', (t) => {
       this.machine = t.dataspace('machine');
       for (const label of ['interface', 'address', 'route']) {
         t.observe(this.machine, P.bind(P.rec(label)), {
-          added: (_t, [v], h) => void this.seen.set(h, showAssertion(v!)),
-          removed: (_t, _c, h) => void this.seen.delete(h),
+          added: (_t, [v], h) => {
+            this.seen.set(h, showAssertion(v!));
+            this.history.push('+' + showAssertion(v!));
+          },
+          removed: (_t, _c, h) => {
+            this.history.push('-' + (this.seen.get(h) ?? '?'));
+            this.seen.delete(h);
+          },
         });
       }
     });
