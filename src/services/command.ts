@@ -22,28 +22,25 @@ export function execArgs(cmd: Command, extraArgs: readonly string[] = [], name =
   return [cmd.argv[0], [...cmd.argv.slice(1), ...extraArgs]];
 }
 
-/**
- * With `--root`, a program named by an absolute path runs from under the root when the root holds
- * it (`/usr/lib/synit/x` → `ROOT/usr/lib/synit/x`), else from the host as before; for a shell
- * command this applies to its first word.
- */
-export function commandUnderRoot(cmd: Command, rootDir: string | undefined): Command {
-  if (rootDir === undefined) return cmd;
-  const moved = (p: string): string | null => {
-    if (!path.isAbsolute(p)) return null;
-    const q = path.join(rootDir, p);
-    return existsSync(q) ? q : null;
-  };
-  if (cmd.kind === 'exec') {
-    const q = moved(cmd.argv[0]);
-    return q === null ? cmd : { kind: 'exec', argv: [q, ...cmd.argv.slice(1)] };
-  }
-  const m = /^(\/[A-Za-z0-9._/+-]*)(\s|$)/.exec(cmd.script);
-  const q = m === null ? null : moved(m[1]);
-  return q === null ? cmd : { kind: 'shell', script: q + cmd.script.slice(m![1].length) };
-}
-
 /** A short human-readable rendering of a command, for logs. */
 export function showCommand(cmd: Command): string {
   return cmd.kind === 'shell' ? JSON.stringify(cmd.script) : JSON.stringify(cmd.argv);
+}
+
+/**
+ * Under `--root DIR`, a program named by an absolute path (an argv's first element, or the
+ * first word of a shell command) runs from inside DIR when DIR has it — a helper such as
+ * `/usr/lib/synit/interface-monitor` or a stand-in; otherwise the command is used as given.
+ */
+export function commandUnderRoot(cmd: Command, rootDir: string | undefined, exists: (p: string) => boolean = existsSync): Command {
+  if (rootDir === undefined) return cmd;
+  if (cmd.kind === 'exec') {
+    const [program, ...rest] = cmd.argv;
+    if (!path.isAbsolute(program) || !exists(path.join(rootDir, program))) return cmd;
+    return { kind: 'exec', argv: [path.join(rootDir, program), ...rest] };
+  }
+  const m = /^(\s*)(\/[^\s;&|<>()$`'"\\]+)/.exec(cmd.script);
+  if (m === null || !exists(path.join(rootDir, m[2]!))) return cmd;
+  const quoted = "'" + path.join(rootDir, m[2]!).replace(/'/g, "'\\''") + "'";
+  return { kind: 'shell', script: m[1]! + quoted + cmd.script.slice(m[0].length) };
 }

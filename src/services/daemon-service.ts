@@ -28,7 +28,7 @@ export interface DaemonServiceOptions {
   readonly logDir?: string;
   /** Where sd-notify sockets are made (default: the OS temp dir). */
   readonly runtimeDir?: string;
-  /** `--root`: absolute program paths the root holds run from there (`commandUnderRoot`). */
+  /** `--root`: a program named by absolute path runs from under it when it is there (`commandUnderRoot`). */
   readonly rootDir?: string;
 }
 
