@@ -267,11 +267,13 @@ export function runConntrack(t: Turn, config: Ref, machine: Ref | null, options:
       configChanged(t);
     },
   });
+  // Whole values are captured: an observer sees one event per distinct capture tuple, so a
+  // pattern capturing nothing would hear of the first route only.
   const routing = (what: string) => ({ added: (t: Turn) => trigger(t, what), removed: (t: Turn) => trigger(t, what) });
-  t.observe(config, P.rec('default-route'), routing('default-route'));
+  t.observe(config, P.bind(P.rec('default-route')), routing('default-route'));
   if (machine !== null) {
-    t.observe(machine, P.rec('route'), routing('route'));
-    t.observe(machine, P.rec('address'), routing('address'));
+    t.observe(machine, P.bind(P.rec('route')), routing('route'));
+    t.observe(machine, P.bind(P.rec('address')), routing('address'));
   }
   t.onMessage(config, P.rec('conntrack-recheck'), () => decideSoon('recheck'));
   setInterval_(t);
