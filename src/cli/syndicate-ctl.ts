@@ -12,6 +12,7 @@ import { graphDot, graphText } from './ctl/graph.ts';
 import { buildServiceModel, show, type ServiceView } from './ctl/service-model.ts';
 import { statusJson, statusTable } from './ctl/status-table.ts';
 import { explain } from './ctl/why.ts';
+import { peersCommand } from './ctl/peers.ts';
 
 const USAGE = `usage: syndicate-ctl [--socket PATH | --root DIR] COMMAND
   status [--json]                  one line per service: state, time in state, pid, restarts, last exit
@@ -22,6 +23,7 @@ const USAGE = `usage: syndicate-ctl [--socket PATH | --root DIR] COMMAND
   send VALUE                       send VALUE as a message to the config dataspace
   start|stop|restart SERVICE [--wait] [--timeout SECONDS]
   logs SERVICE [-f] [-n N]         a daemon's log lines
+  peers [GROUP] [--json] [--recheck]  VPN peer selection: groups, patterns, local addresses, selected
 SERVICE is a Preserves value such as '<daemon sshd>'; a bare name such as sshd means <daemon sshd>.
 The socket is --socket PATH, else $SYNDICATE_SOCKET, else DIR/run/syndicate/control.sock with
 --root DIR, else ${DEFAULT_SOCKET}.`;
@@ -122,6 +124,8 @@ export async function runCommand(conn: BusConnection, args: string[], out: (line
       if (flag('-f')) await follow(dir, out);
       return 0;
     }
+    case 'peers':
+      return await peersCommand(conn, positional[0], flag('--json'), flag('--recheck'), timeoutMs, out);
     default:
       throw new CtlUsageError(cmd === undefined ? 'a command is needed' : `unknown command ${cmd}`);
   }

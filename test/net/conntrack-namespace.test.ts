@@ -191,6 +191,22 @@ never = 192.0.2.0/24
     await bus.until(() => bus.selected().length === 0, 'the .pr groups gone');
     bus.write('file.pr', `<conntrack-config-file ${JSON.stringify(conf)}>\n`);
     await bus.until(() => bus.selected().join() === expected, 'the same selection from the file');
+    // syndicate-ctl peers: a fresh decision with --recheck; one group; an unknown group fails.
+    const ctl = (...args: string[]) => execFileSync(process.execPath, [path.join(import.meta.dirname, '../../bin/syndicate-ctl.js'),
+      '--socket', path.join(bus.dir, 'state', 'control.sock'), ...args], { encoding: 'utf8' });
+    const before = JSON.parse(ctl('peers', '--json')) as { decisions: number };
+    const view = JSON.parse(ctl('peers', '--recheck', '--json')) as { decisions: number; testAddress: string; reason: string; groups: { group: string; origin: string; selected: string | null; patterns: { tag: string; local: string | null; net: string; selected: boolean }[] }[] };
+    assert.ok(view.decisions > before.decisions);
+    assert.equal(view.reason, 'recheck');
+    assert.equal(view.testAddress, '1.2.3.4');
+    assert.deepEqual(view.groups.map((g) => [g.group, g.origin, g.selected]), [['closed', `${conf}:15`, 'down'], ['lab', `${conf}:11`, 'lab-a'], ['office', `${conf}:5`, 'away']]);
+    assert.deepEqual(view.groups[2].patterns.map((p) => [p.tag, p.net, p.local, p.selected]), [
+      ['home', '192.0.2.0/24', '198.51.100.2', false], ['away', '198.51.100.0/24', '198.51.100.2', true], ['down', '0.0.0.0/0', '198.51.100.2', false]]);
+    const table = ctl('peers', 'lab');
+    process.stderr.write(table);
+    assert.match(table, /^lab\s+lab-a\s+203\.0\.113\.99\s+192\.0\.2\.0\/24\s+192\.0\.2\.2\s+selected$/m);
+    assert.doesNotMatch(table, /office/);
+    assert.throws(() => ctl('peers', 'nosuchgroup'), (e: { status: number; stdout: string }) => e.status === 1 && /unknown group nosuchgroup/.test(e.stdout));
     // Re-read on change; a bad line names its place and leaves the other groups working.
     writeFileSync(conf + '.tmp', `[office]\nhome = 192.0.2.0/24\naway = 198.51.100.0/24\n[lab]\nlab-b = 198.51.100.0/33\n`);
     execFileSync('mv', [conf + '.tmp', conf]);

@@ -1,0 +1,102 @@
+// VPN peer selection: (1) a default-route change in a network namespace → the new peer daemon's
+// process spawned, with <conntrack-settle-ms 0>, against the same bus spawning a daemon asked for
+// directly (<require-service …> from the client: the bus's own spawn path); (2) one decision over
+// 100 groups of 10 patterns, against a single source-address lookup.
+//
+// Until the interface monitor is merged the bench publishes the `<route …>` assertion itself
+// right after the kernel change (`ip route replace` through netlink); the selection asks the kernel.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { record, parse, type Value } from '../src/preserves/index.ts';
+import type { Assertion, Handle, Ref } from '../src/bus/index.ts';
+import { parseAddress } from '../src/net/peer-address.ts';
+import { parsePeerGroupAssertion, type PeerGroup } from '../src/net/peer-group.ts';
+import { decidePeers } from '../src/net/peer-selection.ts';
+import { sourceAddressFor } from '../src/net/peer-source-address.ts';
+import { NsBus, Uplinks, ip, CONNTRACK_DAEMON } from '../test/net/conntrack-harness.ts';
+import { figure, report, type Figure } from './report.ts';
+
+const SWITCHES = 40;
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))];
+
+async function switchLatency(): Promise<{ switch: number[]; selected: number[]; direct: number[] }> {
+  const net = new Uplinks('b');
+  const bus = new NsBus(net.c);
+  try {
+    net.create();
+    ip(net.c, 'route', 'add', 'default', 'via', '192.0.2.1');
+    await bus.start({ 'conntrack.pr': CONNTRACK_DAEMON + `
+<conntrack-settle-ms 0>
+<conntrack-recheck-interval 3600>
+<peer-group office [[a "192.0.2.0/24"] [b "198.51.100.0/24"]]>
+<daemon <vpn-peer office a> ["sleep" "1000"]>
+<daemon <vpn-peer office b> ["sleep" "1000"]>
+? <run-service <daemon <direct ?n>>> [ <daemon <direct $n> ["sleep" "1000"]> ]
+` });
+    await bus.until(() => bus.machine !== null && bus.pidOf('<vpn-peer office a>') !== null, 'office a running');
+    let routeHandle: Handle | undefined;
+    const sw: number[] = [];
+    const sel: number[] = [];
+    for (let i = 0; i < SWITCHES; i++) {
+      const [gw, dev, want, old] = i % 2 === 0 ? ['198.51.100.1', 'ub', 'b', 'a'] : ['192.0.2.1', 'ua', 'a', 'b'];
+      ip(net.c, 'route', 'replace', 'default', 'via', gw);
+      const t0 = now();
+      await bus.turn((t, _c, m) => { routeHandle = t.replace(m as Ref, routeHandle, record<Ref>('route', Symbol.for('ipv4'), Symbol.for('default'), 0, 0, dev, gw) as Value<Ref>); });
+      await bus.until(() => bus.has(`<selected-peer office ${want}>`), `office=${want}`);
+      sel.push(now() - t0);
+      await bus.until(() => bus.pidOf(`<vpn-peer office ${want}>`) !== null, `peer ${want}`);
+      sw.push(now() - t0);
+      await bus.until(() => bus.pidOf(`<vpn-peer office ${old}>`) === null, `peer ${old} stopped`);
+    }
+    const direct: number[] = [];
+    for (let i = 0; i < SWITCHES; i++) {
+      const t0 = now();
+      let h: Handle | undefined;
+      await bus.turn((t, config) => { h = t.assert(config, parse(`<require-service <daemon <direct ${i}>>>`) as Assertion); });
+      await bus.until(() => bus.pidOf(`<direct ${i}>`) !== null, `direct ${i}`);
+      direct.push(now() - t0);
+      await bus.turn((t) => t.retract(h));
+      await bus.until(() => bus.pidOf(`<direct ${i}>`) === null, `direct ${i} stopped`);
+    }
+    return { switch: sw, selected: sel, direct };
+  } finally {
+    await bus.close();
+    net.destroy();
+  }
+}
+
+async function decisionCost(): Promise<{ shared: number; distinct: number; one: number }> {
+  const make = (distinct: boolean): PeerGroup[] => Array.from({ length: 100 }, (_, g) => parsePeerGroupAssertion(parse(
+    `<peer-group g${g} [${Array.from({ length: 10 }, (_, p) => distinct
+      ? `[p${p} "203.0.113.${(g * 10 + p) % 250 + 1}" "10.${g}.${p}.0/24"]`
+      : `[p${p} "10.${g}.${p}.0/24"]`).join(' ')}]>`)).group!);
+  const time = async (f: () => Promise<unknown>, runs = 30) => {
+    await f();
+    const xs: number[] = [];
+    for (let i = 0; i < runs; i++) { const t0 = now(); await f(); xs.push(now() - t0); }
+    return median(xs);
+  };
+  const shared = make(false);
+  const distinct = make(true);
+  const target = parseAddress('1.2.3.4');
+  return {
+    shared: await time(() => decidePeers(shared, null)),
+    distinct: await time(() => decidePeers(distinct, null)),
+    one: await time(() => sourceAddressFor(target)),
+  };
+}
+
+const lat = await switchLatency();
+const cost = await decisionCost();
+const figures: Figure[] = [
+  figure('conntrack', 'route change to new peer spawned, median', median(lat.switch), 'ms', median(lat.direct)),
+  figure('conntrack', 'route change to new peer spawned, p99', p99(lat.switch), 'ms', p99(lat.direct)),
+  figure('conntrack', 'route change to <selected-peer> seen by a client, median', median(lat.selected), 'ms'),
+  figure('conntrack', 'decision, 100 groups x 10 patterns, one target', cost.shared * 1000, 'us', cost.one * 1000),
+  figure('conntrack', 'decision, 100 groups x 10 patterns, 250 distinct targets', cost.distinct * 1000, 'us', cost.one * 1000),
+];
+report(figures);
+process.exit(0);
