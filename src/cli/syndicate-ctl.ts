@@ -12,6 +12,7 @@ import { graphDot, graphText } from './ctl/graph.ts';
 import { buildServiceModel, show, type ServiceView } from './ctl/service-model.ts';
 import { statusJson, statusTable } from './ctl/status-table.ts';
 import { explain } from './ctl/why.ts';
+import { netCommand } from './ctl/net.ts';
 import { peersCommand } from './ctl/peers.ts';
 
 const USAGE = `usage: syndicate-ctl [--socket PATH | --root DIR] COMMAND
@@ -23,6 +24,7 @@ const USAGE = `usage: syndicate-ctl [--socket PATH | --root DIR] COMMAND
   send VALUE                       send VALUE as a message to the config dataspace
   start|stop|restart SERVICE [--wait] [--timeout SECONDS]
   logs SERVICE [-f] [-n N]         a daemon's log lines
+  net [--json]                     interfaces (state, carrier, addresses) and routes in the machine dataspace
   peers [GROUP] [--json] [--recheck]  VPN peer selection: groups, patterns, local addresses, selected
 SERVICE is a Preserves value such as '<daemon sshd>'; a bare name such as sshd means <daemon sshd>.
 The socket is --socket PATH, else $SYNDICATE_SOCKET, else DIR/run/syndicate/control.sock with
@@ -124,6 +126,8 @@ export async function runCommand(conn: BusConnection, args: string[], out: (line
       if (flag('-f')) await follow(dir, out);
       return 0;
     }
+    case 'net':
+      return await netCommand(conn, rest, out);
     case 'peers':
       return await peersCommand(conn, positional[0], flag('--json'), flag('--recheck'), timeoutMs, out);
     default:

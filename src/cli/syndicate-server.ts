@@ -82,7 +82,7 @@ export function startServer(o: ServerOptions, extra: Partial<SystemOptions> = {}
   const configPaths = o.configPaths.map((p) => (o.rootDir !== null && path.isAbsolute(p) ? p : path.resolve(p)));
   const state = o.stateDir;
   if (state !== null) mkdirSync(path.join(state, 'ctl'), { recursive: true, mode: 0o700 });
-  const daemons = state !== null ? { logDir: path.join(state, 'log'), runtimeDir: state } : {};
+  const daemons = { ...(state !== null ? { logDir: path.join(state, 'log'), runtimeDir: state } : {}), rootDir: o.rootDir ?? undefined };
   const system = startSystem({
     services: (config, log) => [daemonService(config, log, daemons)],
     sockets: o.sockets,

@@ -1,4 +1,4 @@
-// The selection service as a protocol daemon (`bin/syndicate-conntrack.js`): its OID 0 expects
+// The selection service as a protocol daemon (`bin/syndicate-conntrack.js`, shipped as /usr/lib/synit/conntrack): its OID 0 expects
 // `{config: #:ref, machine: #:ref}` (machine optional) and runs the service against those
 // dataspaces while that assertion stands. Lines for the operator go to stderr, which the bus logs.
 import type { Facet, Ref } from '../bus/index.ts';

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
 /** A command line as daemon specs write it: a shell string or a program with its arguments. */
 export type Command =
   | { readonly kind: 'shell'; readonly script: string }
@@ -22,4 +25,22 @@ export function execArgs(cmd: Command, extraArgs: readonly string[] = [], name =
 /** A short human-readable rendering of a command, for logs. */
 export function showCommand(cmd: Command): string {
   return cmd.kind === 'shell' ? JSON.stringify(cmd.script) : JSON.stringify(cmd.argv);
+}
+
+/**
+ * Under `--root DIR`, a program named by an absolute path (an argv's first element, or the
+ * first word of a shell command) runs from inside DIR when DIR has it — a helper such as
+ * `/usr/lib/synit/interface-monitor` or a stand-in; otherwise the command is used as given.
+ */
+export function commandUnderRoot(cmd: Command, rootDir: string | undefined, exists: (p: string) => boolean = existsSync): Command {
+  if (rootDir === undefined) return cmd;
+  if (cmd.kind === 'exec') {
+    const [program, ...rest] = cmd.argv;
+    if (!path.isAbsolute(program) || !exists(path.join(rootDir, program))) return cmd;
+    return { kind: 'exec', argv: [path.join(rootDir, program), ...rest] };
+  }
+  const m = /^(\s*)(\/[^\s;&|<>()$`'"\\]+)/.exec(cmd.script);
+  if (m === null || !exists(path.join(rootDir, m[2]!))) return cmd;
+  const quoted = "'" + path.join(rootDir, m[2]!).replace(/'/g, "'\\''") + "'";
+  return { kind: 'shell', script: m[1]! + quoted + cmd.script.slice(m[0].length) };
 }

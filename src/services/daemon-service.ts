@@ -9,7 +9,7 @@ import { P, type Assertion, type Facet, type Field, type Ref, type Turn } from '
 import { rfc3339 } from '../config-lang/evaluator.ts';
 import { attachRelay } from '../relay/relay.ts';
 import { RestartBackoff, decideOnExit, type ExitDecision } from './backoff.ts';
-import { commandProgram, showCommand } from './command.ts';
+import { commandProgram, commandUnderRoot, showCommand } from './command.ts';
 import { DaemonProcess, type OutputStreamName } from './daemon-process.ts';
 import { PendingSet, daemonRegistry, type DaemonHistory, type DaemonRegistry, type RunningDaemon } from './daemon-registry.ts';
 import { DaemonSpecError, parseDaemonSpec, type DaemonSpec } from './daemon-spec.ts';
@@ -28,6 +28,8 @@ export interface DaemonServiceOptions {
   readonly logDir?: string;
   /** Where sd-notify sockets are made (default: the OS temp dir). */
   readonly runtimeDir?: string;
+  /** `--root`: a program named by absolute path runs from under it when it is there (`commandUnderRoot`). */
+  readonly rootDir?: string;
 }
 
 const $daemon = sym('daemon');
@@ -319,6 +321,7 @@ function runConfig(t: Turn, st: DaemonState, spec: DaemonSpec): void {
 
       const starting = DaemonProcess.start({
         ...spec,
+        command: commandUnderRoot(spec.command, st.ctx.options.rootDir),
         runtimeDir: st.ctx.options.runtimeDir,
         onLine: (stream, line) => st.sink.line(pidBox.pid, stream, line),
         onReady: () => facet.turn(becomeReady),

@@ -43,8 +43,9 @@ test('boot, then core up to <milestone core>, then the services layer; exec runs
 
     // ! <exec ["true"]> creates a temporary-exec daemon, which goes away once it completes.
     await s.act((t) => t.message(s.system.config, record('exec', ['true'])));
-    await s.until(() => events.some((e) => e.startsWith('run <daemon <temporary-exec ')), 'temporary daemon runs');
-    await s.until(() => events.some((e) => e.startsWith('stop <daemon <temporary-exec ')), 'temporary daemon removed');
+    // (network.pr runs temporary daemons of its own: look for this one.)
+    await s.until(() => events.some((e) => e.startsWith('run <daemon <temporary-exec ') && e.endsWith(' ["true"]>>')), 'temporary daemon runs');
+    await s.until(() => events.some((e) => e.startsWith('stop <daemon <temporary-exec ') && e.endsWith(' ["true"]>>')), 'temporary daemon removed');
     assert.ok(events.some((e) => /^<daemon <temporary-exec "[^"]+" \["true"\]>> complete$/.test(e)), 'it completed');
   } finally {
     await shutdownSystem(s.system);
