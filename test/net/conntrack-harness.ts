@@ -158,10 +158,24 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** The daemon lines of the conntrack service and a handover of both dataspaces. */
+/**
+ * The machine dataspace with the real interface monitor in it (and network.pr's
+ * `<default-route FAMILY>` rule, without its DHCP and link handling), the conntrack daemon
+ * handed both dataspaces, and every selected peer required as `<daemon <vpn-peer GROUP TAG>>`.
+ */
 export const CONNTRACK_DAEMON = `
 let ?machine = dataspace
 <machine-dataspace $machine>
+<require-service <daemon interface-monitor>>
+<daemon interface-monitor {
+  argv: [${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(top, 'bin/interface-monitor.js'))} "--ready-fd" "3"]
+  protocol: application/syndicate
+  readyNotify: <fd 3>
+}>
+? <machine-dataspace ?m> [
+  ? <service-object <daemon interface-monitor> ?cap> [ $cap { machine: $m } ]
+  $m ? <route ?af default _ _ _ _> [ $config <default-route $af> ]
+]
 <require-service <daemon conntrack>>
 <daemon conntrack { argv: [${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(top, 'bin/syndicate-conntrack.js'))}] protocol: application/syndicate }>
 ? <machine-dataspace ?m> [
