@@ -110,6 +110,13 @@ test('selection: first containing net wins, down selects no peer, no route match
   table.set('1.2.3.4', null);
   table.set('203.0.113.9', '192.0.2.2');
   assert.deepEqual(await show(), ['g=-', 't=-']);        // t's own route leads elsewhere and there is no default
+  const v6 = parsePeerGroupAssertion(parse('<peer-group six [["down/maintenance" "2001:db8:ff::/48"] [v6 "2001:db8::/32"] [v4 "192.0.2.0/24"]]>')).group!;
+  const at = async (local: string) => (await decidePeers([v6], parseAddress('2001:db8:5::1'), async () => parseAddress(local)))[0];
+  assert.equal((await at('2001:db8:1::2')).peer?.tagText, 'v6');
+  const maint = await at('2001:db8:ff::2');
+  assert.equal(maint.peer, null, 'a down/… tag selects no peer');
+  assert.deepEqual(maint.outcomes.map((o) => o.selected), [true, false, false]);
+  assert.equal((await at('192.0.2.2')).peer?.tagText, 'v4');
 });
 
 // ---- real lookups in a namespace ----

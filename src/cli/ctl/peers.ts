@@ -75,7 +75,8 @@ export function peersTable(v: PeersView): string[] {
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   const lines = [`default test address ${v.testAddress}; decision ${v.decisions} (${v.reason})`];
-  for (const r of rows) lines.push(r.map((x, c) => x.padEnd(widths[c])).join('  ').trimEnd());
+  if (v.groups.length === 0) lines.push('no peer groups configured (<peer-group …> or <conntrack-config-file …>)');
+  else for (const r of rows) lines.push(r.map((x, c) => x.padEnd(widths[c])).join('  ').trimEnd());
   if (v.errors.length > 0) {
     lines.push('errors:');
     for (const e of v.errors) lines.push('  ' + e);
