@@ -15,6 +15,11 @@ import { joinPeerGroups } from './peer-sources.ts';
 /** Defaults, as network.md: settle 250 ms (TrIPE 2 s), recheck every 30 s (as TrIPE). */
 export const DEFAULT_SETTLE_MS = 250;
 export const DEFAULT_RECHECK_INTERVAL_S = 30;
+/** Bounds: a settle delay of at most an hour, a recheck interval from 0.1 s to a day, files up to 1 MiB. */
+const MAX_SETTLE_MS = 3_600_000;
+const MIN_INTERVAL_S = 0.1;
+const MAX_INTERVAL_S = 86_400;
+const MAX_FILE_BYTES = 1 << 20;
 
 /** How the service is run. */
 export interface ConntrackOptions {
@@ -85,7 +90,7 @@ export function runConntrack(t: Turn, config: Ref, machine: Ref | null, options:
   let intervalMs = -1;
   const reportedErrors = new Set<string>();
 
-  const settleMs = () => (settles.size === 0 ? DEFAULT_SETTLE_MS : Math.min(...settles.values()));
+  const settleMs = () => Math.min(MAX_SETTLE_MS, settles.size === 0 ? DEFAULT_SETTLE_MS : Math.min(...settles.values()));
 
   /** A change that may move routes: decide once things have been quiet for the settle delay. */
   const trigger = (t: Turn, reason: string) => {
@@ -115,11 +120,15 @@ export function runConntrack(t: Turn, config: Ref, machine: Ref | null, options:
   };
 
   const readFile = (p: string): ConntrackFile => {
+    const fail = (why: string): ConntrackFile => ({ testAddress: null, groups: [], errors: [new PeerConfigError(p, why)] });
     try {
+      // Bounded work per input: a FIFO, a device or a runaway file is refused, not read.
+      const st = fs.statSync(p);
+      if (!st.isFile()) return fail('not a regular file');
+      if (st.size > MAX_FILE_BYTES) return fail(`too large (${st.size} bytes; at most ${MAX_FILE_BYTES})`);
       return parseConntrackFile(p, fs.readFileSync(p, 'utf8'));
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-      return { testAddress: null, groups: [], errors: [new PeerConfigError(p, `cannot read: ${code}`)] };
+      return fail(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   };
 
@@ -199,8 +208,8 @@ export function runConntrack(t: Turn, config: Ref, machine: Ref | null, options:
   };
 
   const setInterval_ = (t: Turn) => {
-    const s = intervals.size === 0 ? DEFAULT_RECHECK_INTERVAL_S : Math.min(...intervals.values());
-    const ms = Math.max(1, Math.round(s * 1000));
+    const s = Math.max(MIN_INTERVAL_S, Math.min(MAX_INTERVAL_S, intervals.size === 0 ? DEFAULT_RECHECK_INTERVAL_S : Math.min(...intervals.values())));
+    const ms = Math.round(s * 1000);
     if (ms === intervalMs) return;
     intervalMs = ms;
     if (intervalFacet) t.stop(intervalFacet);

@@ -208,6 +208,12 @@ never = 192.0.2.0/24
     await bus.until(() => bus.selected().join() === '<selected-peer office away>', 'the edited file');
     assert.ok(bus.has(`<conntrack-error ${JSON.stringify(`${conf}:5: invalid IP network \`198.51.100.0/33': prefix length 33 too long for ipv4`)}>`));
     assert.ok(existsSync(conf));
+    // A file that is not there yet is an error until it appears; a folder is refused.
+    const late = path.join(bus.dir, 'late.conf');
+    bus.write('late.pr', `<conntrack-config-file ${JSON.stringify(late)}>\n<conntrack-config-file ${JSON.stringify(bus.dir)}>\n`);
+    await bus.until(() => bus.has(`<conntrack-error ${JSON.stringify(`${late}: cannot read: ENOENT`)}>`) && bus.has(`<conntrack-error ${JSON.stringify(`${bus.dir}: not a regular file`)}>`), 'errors for a missing file and a folder');
+    writeFileSync(late, '[late]\nl = 0.0.0.0/0\n');
+    await bus.until(() => bus.selected().join() === '<selected-peer late l>,<selected-peer office away>', 'the file, once it appears');
   } finally {
     await bus.close();
     net.destroy();
