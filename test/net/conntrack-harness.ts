@@ -93,6 +93,11 @@ export class NsBus {
     });
   }
 
+  /** Re-checks every `until` (for conditions on state kept outside this class). */
+  poke(): void {
+    this.wake();
+  }
+
   private wake(): void {
     const w = this.waiters;
     this.waiters = [];
