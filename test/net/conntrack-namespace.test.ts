@@ -46,7 +46,7 @@ test('peers follow the default route: real routes, real daemons, a real tunnel a
     const cmd = (argv: string[]) => `[${argv.map((a) => JSON.stringify(a)).join(' ')}]`;
     await bus.start({
       'conntrack.pr': CONNTRACK_DAEMON + `
-<conntrack-settle-ms 200>
+<conntrack-settle-ms 400>
 <conntrack-recheck-interval 3600>
 <peer-group office [[a "192.0.2.0/24"] [b "198.51.100.0/24"] [down "0.0.0.0/0"]]>
 <peer-group special [[far "203.0.113.99" "198.51.100.0/24"] [near "203.0.113.99" "192.0.2.0/24"]]>
