@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { P, type Assertion, type Facet, type Handle, type Ref, type Turn } from '../bus/index.ts';
-import { Dictionary, peel, record, stringify, sym, type Value } from '../preserves/index.ts';
+import { Dictionary, Double, peel, record, stringify, sym, type Value } from '../preserves/index.ts';
 import { parseConntrackFile, type ConntrackFile } from './conntrack-config-file.ts';
 import type { IpAddress } from './peer-address.ts';
 import { DEFAULT_TEST_ADDRESS, PeerConfigError, briefly, parsePeerGroupAssertion, parseTestAddress, type PeerGroup } from './peer-group.ts';
@@ -51,15 +51,11 @@ interface WatchedFile {
   watcher: fs.FSWatcher | null;
 }
 
+/** A non-negative number (integer or double), else null. */
 const numberOf = (v: Assertion): number | null => {
   const n = peel(v);
-  if (typeof n === 'number' && Number.isFinite(n) && n >= 0) return n;
-  if (typeof n === 'bigint' && n >= 0n) return Number(n);
-  if (n !== null && typeof n === 'object' && 'value' in n && typeof (n as { value: unknown }).value === 'number') {
-    const x = (n as { value: number }).value;
-    return Number.isFinite(x) && x >= 0 ? x : null;
-  }
-  return null;
+  const x = typeof n === 'number' ? n : typeof n === 'bigint' ? Number(n) : n instanceof Double ? n.value : NaN;
+  return Number.isFinite(x) && x >= 0 ? x : null;
 };
 
 const str = (a: IpAddress | null): Assertion => (a === null ? false : a.text);
