@@ -5,6 +5,7 @@
 // <default-route ipv4> lets ntpd run; removing the peer's link takes all of it back.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,7 +14,6 @@ import { Embedded, peel } from '../../src/preserves/index.ts';
 import { showAssertion } from '../../src/bus/index.ts';
 import { connectBus } from '../../src/cli/ctl/connect.ts';
 import type { BusConnection } from '../../src/cli/ctl/connection.ts';
-import { netCommand } from '../../src/cli/ctl/net.ts';
 import { Netns, TOP, requireNetworkTesting, startDhcpServer, startIn, until, type Started } from './net-harness.ts';
 
 const made: Netns[] = [];
@@ -93,16 +93,17 @@ test('the shipped tree in a namespace: DHCP lease, address, default route, ntpd 
   // lo got its address (static), and it is up.
   await until(() => inMachine(/^<address "lo" ipv4 "127\.0\.0\.1\/8" \{scope: host\}>$/), why('lo\'s address'));
 
-  const lines: string[] = [];
-  assert.equal(await netCommand(conn, [], (l) => void lines.push(l)), 0);
+  // syndicate-ctl net, as an operator runs it (its own connection, nothing held for it).
+  const ctl = (...args: string[]) => execFileSync(process.execPath, [path.join(TOP, 'bin/syndicate-ctl.js'), '--socket', socket, 'net', ...args],
+    { encoding: 'utf8', timeout: 60_000 });
+  const lines = ctl().trimEnd().split('\n');
   t.diagnostic('syndicate-ctl net:\n' + lines.join('\n'));
   assert.ok(lines.some((l) => /^ea\s+normal\s+up\s+up\s+carrier\s+\S+\s+192\.0\.2\.\d+\/24/.test(l)), lines.join('\n'));
   assert.ok(lines.some((l) => /^default\s+ipv4\s+192\.0\.2\.1\s+ea\s+\d+$/.test(l)), lines.join('\n'));
   assert.ok(lines.includes('default route: ipv4'), lines.join('\n'));
-  const json: { interfaces: { name: string }[]; defaultRoutes: string[] }[] = [];
-  await netCommand(conn, ['--json'], (l) => void json.push(JSON.parse(l)));
-  assert.deepEqual(json[0]!.defaultRoutes, ['ipv4']);
-  assert.ok(json[0]!.interfaces.some((i) => i.name === 'ea'));
+  const json = JSON.parse(ctl('--json')) as { interfaces: { name: string; addresses: { address: string }[] }[]; defaultRoutes: string[] };
+  assert.deepEqual(json.defaultRoutes, ['ipv4']);
+  assert.ok(json.interfaces.some((i) => i.name === 'ea' && i.addresses.some((a) => /^192\.0\.2\.\d+\/24$/.test(a.address))), JSON.stringify(json));
 
   // The peer's end goes: the veth pair goes with it.
   peer.ip('link', 'del', 'eb');

@@ -6,7 +6,7 @@ import { Embedded, peel, Record } from '../../preserves/index.ts';
 import {
   parseAddress, parseInterface, parseRoute, type AddressFamily, type AddressInfo, type InterfaceInfo, type RouteInfo,
 } from '../../net/network-assertions.ts';
-import { snapshot, type BusConnection } from './connection.ts';
+import type { BusConnection } from './connection.ts';
 
 /** What `syndicate-ctl net` shows. */
 export interface NetworkView {
@@ -25,41 +25,67 @@ export class NoMachineDataspaceError extends Error {
   }
 }
 
-/** Every assertion in `ds` matching one of the labels, after a sync round trip. */
-function snapshotOf(conn: BusConnection, ds: Ref, labels: readonly string[]): Promise<Assertion[]> {
-  return new Promise((resolve) => conn.turn((t: Turn) => {
+const VIEW_TIMEOUT_MS = 10_000;
+
+/**
+ * The raw records: `<default-route …>` from config and the machine dataspace's network records.
+ * One facet holds the `<machine-dataspace ?ds>` observation while the machine dataspace is read:
+ * the relay drops an imported ref once no assertion holds it, and a sync through a dropped ref
+ * would never be answered.
+ */
+function readRecords(conn: BusConnection): Promise<{ config: Assertion[]; machine: Assertion[] }> {
+  return new Promise((resolve, reject) => conn.turn((t: Turn, config: Ref) => {
     t.facet((t) => {
       t.preventInertCheck();
       const facet = t.activeFacet;
-      const seen = new Map<number, Assertion>();
-      for (const l of labels) {
-        t.observe(ds, P.bind(P.rec(l)), {
-          added: (_t, [v], h) => void seen.set(h, v!),
-          removed: (_t, _c, h) => void seen.delete(h),
-        });
-      }
-      t.sync(ds, (t) => {
-        resolve([...seen.values()]);
+      const fromConfig = new Map<number, Assertion>();
+      const fromMachine = new Map<number, Assertion>();
+      let machineSeen = false;
+      let finished = false;
+      const finish = (t: Turn, error?: Error) => {
+        if (finished) return;
+        finished = true;
+        if (error !== undefined) reject(error);
+        else resolve({ config: [...fromConfig.values()], machine: [...fromMachine.values()] });
         t.stop(facet);
+      };
+      t.observe(config, P.bind(P.rec('default-route')), {
+        added: (_t, [v], h) => void fromConfig.set(h, v!),
+        removed: (_t, _c, h) => void fromConfig.delete(h),
       });
+      t.observe(config, P.rec('machine-dataspace', P.bind()), {
+        added: (t, [m]) => {
+          const e = peel(m!);
+          if (machineSeen || !(e instanceof Embedded)) return;
+          machineSeen = true;
+          const ds = e.value as Ref;
+          for (const l of ['interface', 'address', 'route']) {
+            t.observe(ds, P.bind(P.rec(l)), {
+              added: (_t, [v], h) => void fromMachine.set(h, v!),
+              removed: (_t, _c, h) => void fromMachine.delete(h),
+            });
+          }
+          t.sync(ds, (t) => finish(t));
+        },
+      });
+      // Everything already in config has arrived by the answer to this sync.
+      t.sync(config, (t) => {
+        if (!machineSeen) finish(t, new NoMachineDataspaceError());
+      });
+      t.after(VIEW_TIMEOUT_MS, (t) => finish(t, new Error(`no answer from the machine dataspace within ${VIEW_TIMEOUT_MS / 1000} s`)));
     });
   }));
 }
 
 /** Reads the network view from a running bus. */
 export async function networkView(conn: BusConnection): Promise<NetworkView> {
-  const config = await snapshot(conn, [P.rec('machine-dataspace'), P.rec('default-route')]);
-  let machine: Ref | null = null;
+  const { config, machine: found } = await readRecords(conn);
   const defaultRoutes: string[] = [];
   for (const a of config) {
     const r = peel(a);
-    if (!(r instanceof Record)) continue;
-    const f = peel(r.fields[0] ?? false);
-    if (r.hasLabel('machine-dataspace') && f instanceof Embedded) machine = f.value as Ref;
-    if (r.hasLabel('default-route') && typeof f === 'symbol') defaultRoutes.push(f.description ?? '');
+    const f = r instanceof Record ? peel(r.fields[0] ?? false) : null;
+    if (typeof f === 'symbol') defaultRoutes.push(f.description ?? '');
   }
-  if (machine === null) throw new NoMachineDataspaceError();
-  const found = await snapshotOf(conn, machine, ['interface', 'address', 'route']);
   const interfaces: InterfaceInfo[] = [];
   const addresses: AddressInfo[] = [];
   const routes: RouteInfo[] = [];
