@@ -14,6 +14,7 @@ import { statusJson, statusTable } from './ctl/status-table.ts';
 import { explain } from './ctl/why.ts';
 import { settingsCommand } from './ctl/settings.ts';
 import { netCommand } from './ctl/net.ts';
+import { peersCommand } from './ctl/peers.ts';
 
 const USAGE = `usage: syndicate-ctl [--socket PATH | --root DIR] COMMAND
   status [--json]                  one line per service: state, time in state, pid, restarts, last exit
@@ -27,6 +28,7 @@ const USAGE = `usage: syndicate-ctl [--socket PATH | --root DIR] COMMAND
   settings list|set VALUE|unset VALUE [--json] [--timeout SECONDS]
                                    user settings (user-settings-daemon); set/unset return once on disk
   net [--json]                     interfaces (state, carrier, addresses) and routes in the machine dataspace
+  peers [GROUP] [--json] [--recheck]  VPN peer selection: groups, patterns, local addresses, selected
 SERVICE is a Preserves value such as '<daemon sshd>'; a bare name such as sshd means <daemon sshd>.
 The socket is --socket PATH, else $SYNDICATE_SOCKET, else DIR/run/syndicate/control.sock with
 --root DIR, else ${DEFAULT_SOCKET}.`;
@@ -131,6 +133,8 @@ export async function runCommand(conn: BusConnection, args: string[], out: (line
       return await settingsCommand(conn, positional, { json: flag('--json'), timeoutMs }, out, (text) => value(text, 'VALUE'));
     case 'net':
       return await netCommand(conn, rest, out);
+    case 'peers':
+      return await peersCommand(conn, positional[0], flag('--json'), flag('--recheck'), timeoutMs, out);
     default:
       throw new CtlUsageError(cmd === undefined ? 'a command is needed' : `unknown command ${cmd}`);
   }

@@ -1,0 +1,2 @@
+// The VPN peer selection daemon as a program of its own (bin/syndicate-conntrack.js); it lives in src/net.
+export { run } from '../net/conntrack-daemon.ts';
