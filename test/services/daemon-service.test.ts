@@ -376,7 +376,9 @@ test('shutdownSystem stops dependents before their dependencies and leaves no pr
     // A stand-in for a milestone script.
     t.assert(s.system.config, v('<service-state <milestone mid> ready>'));
   });
-  const trap = (name: string) => `"trap 'echo ${name} >> ${order}; exit 0' TERM; sleep 1000 & wait"`;
+  // Ready only once the trap is set: with readyOnStart a quick shutdown could TERM the shell
+  // before `trap` ran, and it would die without writing its name (the old flake).
+  const trap = (name: string) => `{argv: "trap 'echo ${name} >> ${order}; exit 0' TERM; echo >&3; sleep 1000 & wait" readyNotify: <fd 3>}`;
   await s.daemon('base', trap('base'));
   await s.daemon('top', trap('top'));
   await s.until(has(state('top', 'ready')));
