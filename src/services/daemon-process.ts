@@ -91,7 +91,7 @@ export class DaemonProcess {
 
   private readonly cgroup: Cgroup | null;
 
-  private constructor(child: StartedChild, options: DaemonProcessOptions, notify: NotifySocket | null,
+  private constructor(child: StartedChild, exit: Promise<ExitStatus>, options: DaemonProcessOptions, notify: NotifySocket | null,
     readyRef: { fire: () => void }, cgroup: Cgroup | null) {
     this.pid = child.pid;
     this.cgroup = cgroup;
@@ -140,8 +140,7 @@ export class DaemonProcess {
     }
 
     this.exited = new Promise<ExitStatus>((resolve) => {
-      child.once('exit', (code, signal) => {
-        const status: ExitStatus = { code, signal };
+      void exit.then((status) => {
         this.status = status;
         void (async () => {
           // The leader is gone; members it left behind go too, so nothing outlives an exit.
@@ -217,12 +216,14 @@ export class DaemonProcess {
       if (e instanceof SpawnError && e.cause !== undefined) throw await spawnError(commandProgram(options.command), options.dir ?? null, e.cause);
       throw e instanceof SpawnError ? e : new SpawnError(commandProgram(options.command), e);
     }
+    // Listen for the exit at once: a quick process may end while the pid file is written.
+    const exit = new Promise<ExitStatus>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     if (options.pidFile !== undefined) {
       // Best effort: without it only the cgroup (if any) lets a later bus find this process.
       const start = await processStartTime(child.pid);
       await writeFile(options.pidFile, `${child.pid} ${start ?? 0} ${child.pid} ${cgroup?.dir ?? '-'}\n`, { mode: 0o600 }).catch(() => {});
     }
-    return new DaemonProcess(child, options, notify, readyRef, cgroup);
+    return new DaemonProcess(child, exit, options, notify, readyRef, cgroup);
   }
 
   /** True once the process has signalled readiness through `readyNotify`. */
