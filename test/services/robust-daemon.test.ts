@@ -264,3 +264,26 @@ test('shutdown reports only real transitions and ends with one line', async () =
     await cleanUp(dir, state, [bus]);
   }
 });
+
+test('recovery by pid file: a live group with the recorded start time is stopped; a reused pid is never touched', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'robust-pidfile-'));
+  const ours = spawn('sh', ['-c', `sleep ${TOKEN}1 & exec sleep ${TOKEN}2`], { detached: true, stdio: 'ignore' });
+  const stranger = spawn('sleep', [`${TOKEN}3`], { detached: true, stdio: 'ignore' });
+  try {
+    await until('both run', () => procsWith(`sleep ${TOKEN}1`).length === 1 && procsWith(`sleep ${TOKEN}3`).length === 1);
+    const start = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ')[19];
+    await mkdir(path.join(dir, 'pids'));
+    await writeFile(path.join(dir, 'pids/daemon_ours.1'), `${ours.pid} ${start(ours.pid!)} ${ours.pid} -\n`);
+    // The same pid with another start time: a process that merely reuses the number.
+    await writeFile(path.join(dir, 'pids/daemon_reused.2'), `${stranger.pid} 1 ${stranger.pid} -\n`);
+    const report = await recoverLeftovers(dir, 2000);
+    assert.deepEqual(report.daemons, ['daemon_ours']);
+    assert.deepEqual(procsWith(`sleep ${TOKEN}1`), [], 'the whole group is stopped');
+    assert.deepEqual(procsWith(`sleep ${TOKEN}2`), []);
+    assert.equal(procsWith(`sleep ${TOKEN}3`).length, 1, 'the stranger runs on');
+    assert.deepEqual(readdirSync(path.join(dir, 'pids')), [], 'pid files removed');
+  } finally {
+    for (const p of [ours, stranger]) try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ }
+    await rm(dir, { recursive: true, force: true });
+  }
+});
