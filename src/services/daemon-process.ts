@@ -64,6 +64,9 @@ export interface OutputGate {
   whenOpen(resume: () => void): void;
 }
 
+/** Output is split into lines at most this many bytes per event-loop turn. */
+const SLICE_BYTES = 4096;
+
 /** How long output may trail after the group is gone (a setsid'd escapee may hold the pipe). */
 const OUTPUT_DRAIN_MS = 1000;
 /** How long to wait for the group to vanish after SIGKILL before giving up on it. */
@@ -114,16 +117,41 @@ export class DaemonProcess {
       owned.push(stream);
       const splitter = new LineSplitter((line) => options.onLine?.(name, line));
       const gate = options.outputGate;
-      let paused = false;
-      stream.on('data', (chunk: Buffer) => {
-        splitter.push(chunk);
+      // Why reading is paused: the consumer is behind, and/or a chunk is being split in slices.
+      let gated = false;
+      let slicing = false;
+      const resume = () => { if (!gated && !slicing) stream.resume(); };
+      const checkGate = () => {
         // Back-pressure: stop reading while the consumer is behind; the pipe fills and the
         // child blocks on write, so a chatty daemon costs no more memory than one chunk.
-        if (gate !== undefined && !paused && gate.blocked()) {
-          paused = true;
-          stream.pause();
-          gate.whenOpen(() => { paused = false; stream.resume(); });
+        if (gate === undefined || gated || !gate.blocked()) return;
+        gated = true;
+        stream.pause();
+        gate.whenOpen(() => { gated = false; resume(); });
+      };
+      stream.on('data', (chunk: Buffer) => {
+        if (chunk.length <= SLICE_BYTES) {
+          splitter.push(chunk);
+          checkGate();
+          return;
         }
+        // A 64 KiB chunk of short lines is thousands of lines: split it a slice per turn of
+        // the event loop so timers and I/O run in between.
+        slicing = true;
+        stream.pause();
+        let at = 0;
+        const step = () => {
+          splitter.push(chunk.subarray(at, at + SLICE_BYTES));
+          at += SLICE_BYTES;
+          checkGate();
+          if (at < chunk.length) {
+            setImmediate(step);
+            return;
+          }
+          slicing = false;
+          resume();
+        };
+        step();
       });
       drained.push(new Promise((resolve) => stream.once('close', () => { splitter.end(); resolve(); })));
     };

@@ -18,9 +18,18 @@ export interface LogFileOptions {
   readonly onError?: (e: Error) => void;
 }
 
+let lastStampMs = NaN;
+let lastStamp = '';
+
 /** Formats one log line: `ISO-TIMESTAMP STREAM TEXT\n`, the output's own trailing newline dropped. */
 export function formatLogLine(at: Date, stream: string, line: OutputLine): Buffer {
-  const prefix = `${at.toISOString()} ${stream} `;
+  const ms = at.getTime();
+  // A chatty daemon writes thousands of lines per millisecond: format the time once for them.
+  if (ms !== lastStampMs) {
+    lastStampMs = ms;
+    lastStamp = at.toISOString();
+  }
+  const prefix = `${lastStamp} ${stream} `;
   if (typeof line === 'string') {
     const text = line.endsWith('\n') ? line.slice(0, -1) : line;
     // One entry per line, always: an embedded newline would forge a second entry.
