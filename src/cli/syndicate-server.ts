@@ -126,6 +126,10 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
   }
   // What a killed bus on this state folder left running is stopped before anything starts.
   const left = await recoverLeftovers(o.stateDir);
+  if (left.liveBus !== null) {
+    process.stderr.write(`syndicate-server: a bus (pid ${left.liveBus}) already runs on ${o.stateDir}; not starting\n`);
+    return 1;
+  }
   if (left.daemons.length > 0) {
     process.stderr.write(`syndicate-bus: stopped ${left.processes} process(es) left by a previous bus: ${left.daemons.join(', ')}\n`);
   }

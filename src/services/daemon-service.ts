@@ -22,7 +22,7 @@ import type { OutputLine } from './line-splitter.ts';
 import { LogFile } from './log-file.ts';
 import { Service } from './service-protocol.ts';
 import { daemonCgroupRoot } from './cgroup.ts';
-import { leftoverPidDir } from './leftovers.ts';
+import { claimPidDir, leftoverPidDir } from './leftovers.ts';
 import { serviceReportsStart } from './supervisor.ts';
 import { isStopping } from './system-stopping.ts';
 import type { ServiceKind } from './service-listener.ts';
@@ -134,6 +134,7 @@ function processPlaces(options: DaemonServiceOptions, registry: DaemonRegistry):
   if (options.stateDir === undefined) return () => ({});
   const pidDir = leftoverPidDir(options.stateDir);
   mkdirSync(pidDir, { recursive: true, mode: 0o700 });
+  claimPidDir(pidDir);
   const cgroupRoot = options.cgroups === false ? null : daemonCgroupRoot(options.stateDir);
   registry.cgroupRoot = cgroupRoot;
   const stamp = Date.now().toString(36);

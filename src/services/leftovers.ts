@@ -4,6 +4,7 @@
 // time, pgid, cgroup), checked against /proc so a reused pid is never touched, and, where
 // cgroup v2 is writable, the process's cgroup under the state folder's parent cgroup, which
 // also holds what escaped its process group with setsid.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { daemonCgroupPath, killCgroup, liveCgroupMembers, removeCgroupTree, waitCgroupEmpty } from './cgroup.ts';
@@ -15,8 +16,20 @@ export function leftoverPidDir(stateDir: string): string {
   return path.join(stateDir, 'pids');
 }
 
+/** The file in the pid folder naming the bus that owns it: `PID STARTTIME`. */
+export const BUS_PID_FILE = 'bus';
+
+/** Records the running bus as the owner of `stateDir`'s pid files (called by the daemon service). */
+export function claimPidDir(pidDir: string): void {
+  const stat = readFileSync('/proc/self/stat', 'latin1');
+  const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  writeFileSync(path.join(pidDir, BUS_PID_FILE), `${process.pid} ${start}\n`, { mode: 0o600 });
+}
+
 /** What `recoverLeftovers` found and stopped. */
 export interface LeftoverReport {
+  /** A bus that still runs on this state folder (its pid): then nothing was touched. */
+  readonly liveBus: number | null;
   /** Live processes found (group members by pid file, and cgroup members, escapees included). */
   readonly processes: number;
   /** The names (log folder names) of the daemons they belonged to. */
@@ -30,7 +43,13 @@ export interface LeftoverReport {
  */
 export async function recoverLeftovers(stateDir: string, graceMs = 5000): Promise<LeftoverReport> {
   const pidDir = leftoverPidDir(stateDir);
-  const names = await readdir(pidDir).catch(() => [] as string[]);
+  // The daemons of a bus that is alive are not leftovers: never touch them.
+  const owner = (await readFile(path.join(pidDir, BUS_PID_FILE), 'utf8').catch(() => '')).trim().split(' ');
+  const ownerPid = Number(owner[0]);
+  if (Number.isInteger(ownerPid) && ownerPid > 0 && ownerPid !== process.pid && (await processStartTime(ownerPid)) === owner[1]) {
+    return { liveBus: ownerPid, processes: 0, daemons: [] };
+  }
+  const names = (await readdir(pidDir).catch(() => [] as string[])).filter((n) => n !== BUS_PID_FILE);
   const groups: number[] = [];
   const daemons = new Set<string>();
   for (const name of names) {
@@ -74,7 +93,7 @@ export async function recoverLeftovers(stateDir: string, graceMs = 5000): Promis
       if (d.isDirectory()) await removeCgroupTree(path.join(cgroupRoot, d.name));
     }
   }
-  return { processes: all.size, daemons: [...daemons].sort() };
+  return { liveBus: null, processes: all.size, daemons: [...daemons].sort() };
 }
 
 /**

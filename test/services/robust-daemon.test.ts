@@ -287,3 +287,19 @@ test('recovery by pid file: a live group with the recorded start time is stopped
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a second bus on the same state touches nothing of the running one and starts nothing', async () => {
+  const { dir, state, conf } = await setUp('robust-second-', ['<require-service <daemon one>>', `<daemon one "exec sleep ${TOKEN}4">`, ''].join('\n'));
+  const first = startBus(state, conf);
+  let second: Bus | null = null;
+  try {
+    const pid = await until('one runs', () => daemonPids(state, 'one')[0]);
+    second = startBus(state, conf);
+    assert.notEqual(await second.exit, 0, second.stderr());
+    assert.deepEqual(procsWith(`sleep ${TOKEN}4`), [pid], 'the first bus\'s daemon runs on, alone');
+    first.proc.kill('SIGTERM');
+    assert.equal(await first.exit, 0, first.stderr());
+  } finally {
+    await cleanUp(dir, state, second !== null ? [first, second] : [first]);
+  }
+});
