@@ -251,6 +251,11 @@ test('shutdown reports only real transitions and ends with one line', async () =
   const bus = startBus(state, conf);
   try {
     await until('top runs', () => bus.stderr().includes('<daemon top>: ready'));
+    // A missing program: one console line per failed attempt (plus the one state change), never started.
+    await until('two attempts of gone', () => bus.stderr().split('attempt 2 failed').length > 1);
+    const gone = bus.stderr().split('\n').filter((l) => l.includes('<daemon gone>'));
+    const attempts = gone.filter((l) => /cannot start program "no-such-program-robust": not found \(ENOENT\); attempt \d+ failed, next in /.test(l));
+    assert.deepEqual(gone.filter((l) => !attempts.includes(l)), ['<daemon gone>: failed'], gone.join('\n'));
     const before = bus.stderr().length;
     bus.proc.kill('SIGTERM');
     assert.equal(await bus.exit, 0, bus.stderr());
