@@ -392,6 +392,9 @@ function runConfig(t: Turn, st: DaemonState, spec: DaemonSpec, n: number): void 
       const becomeReady = (t: Turn): void => {
         if (ready) return;
         ready = true;
+        // Readiness is proof the program runs: a failing config is failing no more.
+        setFailing(st, n, null);
+        st.spawned.value = true;
         st.unready.value--;
         t.onStop(() => void st.unready.value++);
         startHealth();
