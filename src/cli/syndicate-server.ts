@@ -6,7 +6,8 @@ import path from 'node:path';
 import { settle } from '../bus/index.ts';
 import { checkPaths } from '../config-lang/check.ts';
 import { daemonService } from '../services/daemon-service.ts';
-import { shutdownSystem } from '../services/shutdown.ts';
+import { describeShutdown, shutdownSystem } from '../services/shutdown.ts';
+import { recoverLeftovers } from '../services/leftovers.ts';
 import { startSystem, type System, type SystemOptions } from '../services/system.ts';
 import { parseSize } from '../relay/limits.ts';
 import { checkAllowNetwork, parseTcpFlag, type ListenerLimits, type TcpFlag } from '../services/relay-listener-service.ts';
@@ -141,7 +142,7 @@ export function startServer(o: ServerOptions, extra: Partial<SystemOptions> = {}
   const configPaths = o.configPaths.map((p) => (o.rootDir !== null && path.isAbsolute(p) ? p : path.resolve(p)));
   const state = o.stateDir;
   if (state !== null) mkdirSync(path.join(state, 'ctl'), { recursive: true, mode: 0o700 });
-  const daemons = { ...(state !== null ? { logDir: path.join(state, 'log'), runtimeDir: state } : {}), rootDir: o.rootDir ?? undefined };
+  const daemons = { ...(state !== null ? { logDir: path.join(state, 'log'), runtimeDir: state, stateDir: state } : {}), rootDir: o.rootDir ?? undefined };
   const system = startSystem({
     services: (config, log) => [daemonService(config, log, daemons)],
     sockets: o.sockets,
@@ -154,8 +155,9 @@ export function startServer(o: ServerOptions, extra: Partial<SystemOptions> = {}
     ...extra, configPaths, rootDir: o.rootDir ?? undefined,
   });
   const stop = async (): Promise<void> => {
-    await shutdownSystem(system); // dependents first, each with its stop grace; no process survives
+    const summary = await shutdownSystem(system); // dependents first, each with its stop grace; no process survives
     await settle();
+    process.stderr.write(describeShutdown(summary) + '\n');
   };
   return { system, stop };
 }
@@ -206,6 +208,15 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
     process.stderr.write(`syndicate-bus: state in ${o.stateDir}; syndicate-ctl --socket ${path.join(o.stateDir, 'control.sock')} status\n`);
   }
   installLastLineHandlers();
+  // What a killed bus on this state folder left running is stopped before anything starts.
+  const left = await recoverLeftovers(o.stateDir);
+  if (left.liveBus !== null) {
+    process.stderr.write(`syndicate-server: a bus (pid ${left.liveBus}) already runs on ${o.stateDir}; not starting\n`);
+    return 1;
+  }
+  if (left.daemons.length > 0) {
+    process.stderr.write(`syndicate-bus: stopped ${left.processes} process(es) left by a previous bus: ${left.daemons.join(', ')}\n`);
+  }
   const { stop } = startServer(o);
   return await new Promise<number>((resolve) => {
     const stateDir = o.stateDir!;

@@ -44,3 +44,27 @@ export function commandUnderRoot(cmd: Command, rootDir: string | undefined, exis
   const quoted = "'" + path.join(rootDir, m[2]!).replace(/'/g, "'\\''") + "'";
   return { kind: 'shell', script: m[1]! + quoted + cmd.script.slice(m[0].length) };
 }
+
+/** Words `sh` runs itself (builtins, keywords) or that change how the line is read. */
+const SHELL_WORDS = new Set([
+  '!', '{', '(', '.', ':', '[', 'alias', 'bg', 'break', 'case', 'cd', 'command', 'continue', 'echo', 'eval', 'exec',
+  'exit', 'export', 'false', 'fg', 'for', 'getopts', 'hash', 'if', 'jobs', 'kill', 'local', 'printf', 'pwd', 'read',
+  'readonly', 'return', 'set', 'shift', 'test', 'times', 'trap', 'true', 'type', 'ulimit', 'umask', 'unalias',
+  'unset', 'until', 'wait', 'while',
+]);
+
+/**
+ * The program a shell command starts with when it plainly names one (`dockerd --experimental`,
+ * `/usr/sbin/sshd -D`), so a missing one can be reported without running `sh`; null when the
+ * first word is a builtin, a keyword, an assignment, or anything the shell would expand.
+ */
+export function leadingProgram(cmd: Command): string | null {
+  // Only a simple command: with `;`, `&&`, `||`, pipes or subshells a missing first program
+  // may be intended (`foo || fallback`).
+  if (cmd.kind !== 'shell' || /[;&|\n()`]/.test(cmd.script)) return null;
+  const m = /^\s*([A-Za-z0-9_.\/+@%-]+)(?=\s|$)/.exec(cmd.script);
+  if (m === null) return null;
+  const word = m[1];
+  if (SHELL_WORDS.has(word) || (word.includes('/') && !word.startsWith('/'))) return null;
+  return word;
+}

@@ -1,16 +1,18 @@
 // One running process of a daemon, as the OS sees it: spawned in its own session (so its own
 // process group), output split into lines, readiness from fd N or sd_notify, and a stop that
 // takes the whole group down. Knows nothing of dataspaces; the daemon service drives it.
-import { execa } from 'execa';
-import { stat } from 'node:fs/promises';
-import type { ChildProcess } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { execArgs, commandProgram, type Command } from './command.ts';
+import { execArgs, commandProgram, leadingProgram, type Command } from './command.ts';
 import type { DaemonProtocol, ReadyNotify } from './daemon-spec.ts';
 import type { ExitStatus } from './exit-status.ts';
 import { LineSplitter, type OutputLine } from './line-splitter.ts';
-import { groupMembers, terminateGroup } from './process-group.ts';
+import { Cgroup, killCgroup, waitCgroupEmpty } from './cgroup.ts';
+import { groupMembers, signalGroup, waitGroupGone } from './process-group.ts';
 import { NotifySocket, type NotifyMessage } from './sd-notify.ts';
+import { spawnChild, type StartedChild } from './spawn-child.ts';
 import { SpawnError } from './spawn-error.ts';
 
 /** Which of the process's output streams a line came from. */
@@ -36,11 +38,34 @@ export interface DaemonProcessOptions {
   readonly protocol?: DaemonProtocol;
   /** Every output line (stderr, and stdout when `protocol` is `none`), trailing `\n` kept as in the reference. */
   readonly onLine?: (stream: OutputStreamName, line: OutputLine) => void;
+  /** Back-pressure: asked after every chunk of output whether reading should pause. */
+  readonly outputGate?: OutputGate;
+  /**
+   * A cgroup (v2) folder to create and start the process in: stop then ends every process in it,
+   * setsid escapees included. Removed once empty. Without it, the process group only.
+   */
+  readonly cgroup?: string;
+  /**
+   * A file to write `PID STARTTIME PGID CGROUP` into once the process runs, removed when it is
+   * gone: what a bus started after this one was killed uses to stop what it left.
+   */
+  readonly pidFile?: string;
   /** Called once when the process signals readiness through `readyNotify`. */
   readonly onReady?: () => void;
   /** Every sd_notify message (`STATUS=…` etc.), including the one that carried `READY=1`. */
   readonly onNotify?: (message: NotifyMessage) => void;
 }
+
+/** Lets a slow consumer of output pause the child's pipes (the child then blocks on write). */
+export interface OutputGate {
+  /** True when the consumer is behind: reading pauses until `whenOpen`'s callback runs. */
+  blocked(): boolean;
+  /** Calls `resume` once the consumer has caught up. */
+  whenOpen(resume: () => void): void;
+}
+
+/** Output is split into lines at most this many bytes per event-loop turn. */
+const SLICE_BYTES = 4096;
 
 /** How long output may trail after the group is gone (a setsid'd escapee may hold the pipe). */
 const OUTPUT_DRAIN_MS = 1000;
@@ -67,9 +92,12 @@ export class DaemonProcess {
   private groupCleared: Promise<boolean> | null = null;
   private stopping: Promise<ExitStatus> | null = null;
 
-  private constructor(child: ChildProcess & { pid: number }, options: DaemonProcessOptions, notify: NotifySocket | null,
-    readyRef: { fire: () => void }) {
+  private readonly cgroup: Cgroup | null;
+
+  private constructor(child: StartedChild, exit: Promise<ExitStatus>, options: DaemonProcessOptions, notify: NotifySocket | null,
+    readyRef: { fire: () => void }, cgroup: Cgroup | null) {
     this.pid = child.pid;
+    this.cgroup = cgroup;
     this.startedAt = Date.now();
     this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
     const relay = (options.protocol ?? 'none') !== 'none';
@@ -88,7 +116,43 @@ export class DaemonProcess {
       if (stream === null) return;
       owned.push(stream);
       const splitter = new LineSplitter((line) => options.onLine?.(name, line));
-      stream.on('data', (chunk: Buffer) => splitter.push(chunk));
+      const gate = options.outputGate;
+      // Why reading is paused: the consumer is behind, and/or a chunk is being split in slices.
+      let gated = false;
+      let slicing = false;
+      const resume = () => { if (!gated && !slicing) stream.resume(); };
+      const checkGate = () => {
+        // Back-pressure: stop reading while the consumer is behind; the pipe fills and the
+        // child blocks on write, so a chatty daemon costs no more memory than one chunk.
+        if (gate === undefined || gated || !gate.blocked()) return;
+        gated = true;
+        stream.pause();
+        gate.whenOpen(() => { gated = false; resume(); });
+      };
+      stream.on('data', (chunk: Buffer) => {
+        if (chunk.length <= SLICE_BYTES) {
+          splitter.push(chunk);
+          checkGate();
+          return;
+        }
+        // A 64 KiB chunk of short lines is thousands of lines: split it a slice per turn of
+        // the event loop so timers and I/O run in between.
+        slicing = true;
+        stream.pause();
+        let at = 0;
+        const step = () => {
+          splitter.push(chunk.subarray(at, at + SLICE_BYTES));
+          at += SLICE_BYTES;
+          checkGate();
+          if (at < chunk.length) {
+            setImmediate(step);
+            return;
+          }
+          slicing = false;
+          resume();
+        };
+        step();
+      });
       drained.push(new Promise((resolve) => stream.once('close', () => { splitter.end(); resolve(); })));
     };
     if (!relay) split(child.stdout, 'stdout');
@@ -104,12 +168,13 @@ export class DaemonProcess {
     }
 
     this.exited = new Promise<ExitStatus>((resolve) => {
-      child.once('exit', (code, signal) => {
-        const status: ExitStatus = { code, signal };
+      void exit.then((status) => {
         this.status = status;
         void (async () => {
           // The leader is gone; members it left behind go too, so nothing outlives an exit.
-          if ((await groupMembers(this.pid)).length > 0) await this.clearGroup();
+          if ((await this.leftMembers()) > 0) await this.clearGroup();
+          await this.cgroup?.remove();
+          if (options.pidFile !== undefined) await rm(options.pidFile, { force: true });
           let timer: NodeJS.Timeout | undefined;
           await Promise.race([
             Promise.all(drained),
@@ -137,6 +202,13 @@ export class DaemonProcess {
       else env[k] = v;
     }
 
+    // `sh -c "dockerd --experimental"` with no dockerd would only say so by exit 127 after
+    // running: a plainly named program that is not there fails the spawn instead.
+    const leading = leadingProgram(options.command);
+    if (leading !== null && !(await programExists(leading, env.PATH ?? '', options.dir ?? null))) {
+      throw new SpawnError(leading, Object.assign(new Error('not found'), { code: 'ENOENT' }));
+    }
+
     const readyRef = { fire: () => {} };
     let notify: NotifySocket | null = null;
     if (options.readyNotify?.kind === 'sd-notify') {
@@ -156,36 +228,30 @@ export class DaemonProcess {
       [(options.protocol ?? 'none') !== 'none' ? 'pipe' : 'ignore', 'pipe', 'pipe', ...extra];
 
     const [file, args] = execArgs(options.command, options.extraArgs, options.name);
-    let child: ChildProcess;
+    let cgroup: Cgroup | null = null;
+    let child: StartedChild;
     try {
-      const sub = execa(file, args, {
+      if (options.cgroup !== undefined) cgroup = Cgroup.create(options.cgroup);
+      child = await spawnChild(file, args, {
         stdio,
         env,
-        extendEnv: false,
         cwd: options.dir ?? undefined,
         detached: true, // setsid(): own session and process group, pgid = pid
-        cleanup: false, // the reference leaves children alone when the server itself exits
-        reject: false,
-        buffer: false,
-        forceKillAfterDelay: false,
-      });
-      // Exit is observed on the ChildProcess; execa's promise also waits for pipes a stray
-      // grandchild may hold open, so it is only drained here.
-      sub.then(() => {}, () => {});
-      child = sub;
-      await new Promise<void>((resolve, reject) => {
-        child.once('spawn', resolve);
-        child.once('error', reject);
-      });
+      }, cgroup, commandProgram(options.command));
     } catch (e) {
       await notify?.close();
-      throw await spawnError(commandProgram(options.command), options.dir ?? null, e);
+      await cgroup?.remove();
+      if (e instanceof SpawnError && e.cause !== undefined) throw await spawnError(commandProgram(options.command), options.dir ?? null, e.cause);
+      throw e instanceof SpawnError ? e : new SpawnError(commandProgram(options.command), e);
     }
-    if (child.pid === undefined) {
-      await notify?.close();
-      throw new SpawnError(commandProgram(options.command), null, 'no process id after spawn');
+    // Listen for the exit at once: a quick process may end while the pid file is written.
+    const exit = new Promise<ExitStatus>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    if (options.pidFile !== undefined) {
+      // Best effort: without it only the cgroup (if any) lets a later bus find this process.
+      const start = await processStartTime(child.pid);
+      await writeFile(options.pidFile, `${child.pid} ${start ?? 0} ${child.pid} ${cgroup?.dir ?? '-'}\n`, { mode: 0o600 }).catch(() => {});
     }
-    return new DaemonProcess(child as ChildProcess & { pid: number }, options, notify, readyRef);
+    return new DaemonProcess(child, exit, options, notify, readyRef, cgroup);
   }
 
   /** True once the process has signalled readiness through `readyNotify`. */
@@ -209,9 +275,42 @@ export class DaemonProcess {
   }
 
   private clearGroup(): Promise<boolean> {
-    this.groupCleared ??= terminateGroup(this.pid, this.stopTimeoutMs, KILL_WAIT_MS);
+    this.groupCleared ??= this.terminate();
     return this.groupCleared;
   }
+
+  /** How many live processes of the group (and of the cgroup, if any) are left. */
+  private async leftMembers(): Promise<number> {
+    return (await groupMembers(this.pid)).length + (this.cgroup !== null ? (await this.cgroup.members()).length : 0);
+  }
+
+  /** TERM (and CONT) to the group and the cgroup, up to the grace, then KILL: true once empty. */
+  private async terminate(): Promise<boolean> {
+    const cg = this.cgroup;
+    const signal = async (sig: NodeJS.Signals): Promise<void> => {
+      signalGroup(this.pid, sig);
+      if (cg !== null) await cg.signal(sig);
+    };
+    const gone = async (ms: number): Promise<boolean> => {
+      const deadline = Date.now() + ms;
+      if (!(await waitGroupGone(this.pid, ms))) return false;
+      return cg === null || waitCgroupEmpty(cg.dir, Math.max(0, deadline - Date.now()));
+    };
+    await signal('SIGTERM');
+    await signal('SIGCONT');
+    if (await gone(this.stopTimeoutMs)) return true;
+    signalGroup(this.pid, 'SIGKILL');
+    if (cg !== null) await killCgroup(cg.dir).catch(() => {});
+    return gone(KILL_WAIT_MS);
+  }
+}
+
+/** Field 22 of /proc/PID/stat (start time in clock ticks since boot), or null if the process is gone. */
+export async function processStartTime(pid: number): Promise<string | null> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'latin1').catch(() => null);
+  if (stat === null) return null;
+  // Fields after the parenthesised command name; starttime is field 22, the 20th after it.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
 }
 
 /** A SpawnError that names what was really missing: Node reports a bad cwd as the program. */
@@ -221,4 +320,15 @@ async function spawnError(program: string, dir: string | null, e: unknown): Prom
     if (!isDir) return new SpawnError(program, e, `working directory "${dir}" does not exist`);
   }
   return new SpawnError(program, e);
+}
+
+/** True when `program` (absolute, or a name looked up in `searchPath`) is an executable file. */
+async function programExists(program: string, searchPath: string, dir: string | null): Promise<boolean> {
+  const candidates = program.startsWith('/') ? [program]
+    : searchPath.split(':').map((d) => path.resolve(dir ?? '.', d === '' ? '.' : d, program));
+  for (const c of candidates) {
+    const ok = await stat(c).then((st) => st.isFile(), () => false) && await access(c, constants.X_OK).then(() => true, () => false);
+    if (ok) return true;
+  }
+  return false;
 }

@@ -48,6 +48,8 @@ export class DaemonRegistry {
   readonly history = new Map<string, DaemonHistory>();
   /** Set by `shutdownSystem`: no process is started or restarted any more. */
   shuttingDown = false;
+  /** The parent cgroup of the daemons' cgroups, if any: removed at the end of a shutdown. */
+  cgroupRoot: string | null = null;
   /** Every OS operation of every daemon, for the end of a shutdown. */
   readonly ops = new PendingSet();
 

@@ -270,3 +270,24 @@ function show<T>(v: Value<T>): string {
     return String(v);
   }
 }
+
+/** The SPEC's problem, or null when `parseDaemonSpec` accepts it (for `--check`, which adds the position). */
+export function checkDaemonSpec<T>(spec: Value<T>): DaemonSpecError | null {
+  try {
+    parseDaemonSpec(spec);
+    return null;
+  } catch (e) {
+    if (e instanceof DaemonSpecError) return e;
+    throw e;
+  }
+}
+
+/**
+ * For any asserted value: when it is a `<daemon ID SPEC>` record, the problem with its SPEC
+ * (null if none); null for every other value (including `<daemon ID>`, a service name).
+ */
+export function checkDaemonAssertion<T>(v: Value<T>): DaemonSpecError | null {
+  const r = peel(v);
+  if (!(r instanceof Record) || !r.hasLabel('daemon') || r.fields.length !== 2) return null;
+  return checkDaemonSpec(r.fields[1]);
+}

@@ -1,7 +1,7 @@
 // A per-service log directory in the manner of svlogd / s6-log: `current` receives lines,
 // and when it would grow past the size limit it becomes `current.1` (older ones shift up to
 // `current.N`, the oldest beyond the limit is deleted). Lines are timestamped and tagged.
-import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { OutputLine } from './line-splitter.ts';
 
@@ -18,9 +18,18 @@ export interface LogFileOptions {
   readonly onError?: (e: Error) => void;
 }
 
+let lastStampMs = NaN;
+let lastStamp = '';
+
 /** Formats one log line: `ISO-TIMESTAMP STREAM TEXT\n`, the output's own trailing newline dropped. */
 export function formatLogLine(at: Date, stream: string, line: OutputLine): Buffer {
-  const prefix = `${at.toISOString()} ${stream} `;
+  const ms = at.getTime();
+  // A chatty daemon writes thousands of lines per millisecond: format the time once for them.
+  if (ms !== lastStampMs) {
+    lastStampMs = ms;
+    lastStamp = at.toISOString();
+  }
+  const prefix = `${lastStamp} ${stream} `;
   if (typeof line === 'string') {
     const text = line.endsWith('\n') ? line.slice(0, -1) : line;
     // One entry per line, always: an embedded newline would forge a second entry.
@@ -39,6 +48,8 @@ export class LogFile {
   private queue: Buffer[] = [];
   private pumping: Promise<void> | null = null;
   private closed = false;
+  private queued = 0;
+  private drainWaiters: (() => void)[] = [];
 
   private constructor(dir: string, options: LogFileOptions, handle: FileHandle, size: number) {
     this.dir = dir;
@@ -47,19 +58,36 @@ export class LogFile {
     this.size = size;
   }
 
-  /** Opens (creating if needed) the log directory `dir`, appending to an existing `current`. */
+  /**
+   * Opens (creating if needed) the log directory `dir`, appending to an existing `current`.
+   * The folder is 0700 and the files 0600 (daemon output may hold secrets), narrowed if an
+   * existing one was wider.
+   */
   static async open(dir: string, options: LogFileOptions): Promise<LogFile> {
-    await mkdir(dir, { recursive: true });
-    const file = path.join(dir, CURRENT_LOG);
-    const handle = await open(file, 'a');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (((await stat(dir)).mode & 0o077) !== 0) await chmod(dir, 0o700);
+    const handle = await openPrivate(path.join(dir, CURRENT_LOG));
     const size = (await handle.stat()).size;
     return new LogFile(dir, options, handle, size);
+  }
+
+  /** Bytes accepted but not yet written: a writer that falls behind shows here. */
+  get backlog(): number {
+    return this.queued;
+  }
+
+  /** Calls `f` once everything written so far is in the file (at once if it already is). */
+  whenDrained(f: () => void): void {
+    if (this.queued === 0) f();
+    else this.drainWaiters.push(f);
   }
 
   /** Appends one output line of `stream`, stamped with `at`. Never throws; see `onError`. */
   write(stream: string, line: OutputLine, at: Date = new Date()): void {
     if (this.closed) return;
-    this.queue.push(formatLogLine(at, stream, line));
+    const entry = formatLogLine(at, stream, line);
+    this.queue.push(entry);
+    this.queued += entry.length;
     this.pumping ??= this.pump().finally(() => { this.pumping = null; });
   }
 
@@ -96,7 +124,11 @@ export class LogFile {
       } catch (e) {
         this.options.onError?.(e instanceof Error ? e : new Error(String(e)));
       }
+      for (const e of entries) this.queued -= e.length;
     }
+    const ws = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of ws) w();
   }
 
   private async append(batch: Buffer[], batchSize: number): Promise<void> {
@@ -119,9 +151,16 @@ export class LogFile {
     const current = path.join(this.dir, CURRENT_LOG);
     if (keep > 0) await rename(current, path.join(this.dir, `${CURRENT_LOG}.1`));
     else await rm(current, { force: true });
-    this.handle = await open(current, 'a');
+    this.handle = await openPrivate(current);
     this.size = 0;
   }
+}
+
+/** Opens `file` for appending with mode 0600, narrowing an existing wider one. */
+async function openPrivate(file: string): Promise<FileHandle> {
+  const h = await open(file, 'a', 0o600);
+  if (((await h.stat()).mode & 0o077) !== 0) await h.chmod(0o600);
+  return h;
 }
 
 /** The numbers N of the `current.N` files in `dir`, ascending (newest first). */

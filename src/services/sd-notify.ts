@@ -2,10 +2,11 @@
 // allow no native addons, so a tiny python3 child binds the socket and relays every datagram
 // to us as one hex-encoded line on its stdout. It exits (removing the socket) when its stdin
 // closes, so it cannot outlive us.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { spawnChild } from './spawn-child.ts';
 import { SpawnError } from './spawn-error.ts';
 
 const RECEIVER = `
@@ -51,12 +52,18 @@ export class NotifySocket {
     // mkdtemp makes the directory 0700: only our user can reach the socket.
     const dir = await mkdtemp(path.join(runtimeDir, 'notify-'));
     const socketPath = path.join(dir, 'notify.sock');
-    const child = spawn('python3', ['-c', RECEIVER, socketPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let child: ChildProcess;
+    try {
+      child = await spawnChild('python3', ['-c', RECEIVER, socketPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      const code = e instanceof SpawnError ? e.code : null;
+      throw code === 'ENOENT' ? new SpawnError('python3', e, 'needed for readyNotify sd-notify') : e;
+    }
     const gone = new Promise<void>((resolve) => child.once('close', () => resolve()));
     try {
       await new Promise<void>((resolve, reject) => {
         let buffered = '';
-        child.once('error', (e) => reject(new SpawnError('python3', e, 'needed for readyNotify sd-notify')));
         child.once('exit', () => reject(new SpawnError('python3', null, 'sd-notify receiver exited before binding its socket')));
         child.stdout!.setEncoding('latin1');
         child.stdout!.on('data', (chunk: string) => {

@@ -5,7 +5,15 @@ import { Record, peel, valueKey } from '../preserves/index.ts';
 import { settle } from '../bus/index.ts';
 import { daemonRegistry, type RunningDaemon } from './daemon-registry.ts';
 import { parseServiceState } from './service-protocol.ts';
+import { markStopping } from './system-stopping.ts';
+import { removeCgroupTree } from './cgroup.ts';
 import type { System } from './system.ts';
+
+/** What a shutdown did: how many services had a state when it began, and how long it took. */
+export interface ShutdownSummary {
+  readonly services: number;
+  readonly ms: number;
+}
 
 /**
  * Stops `system`. Daemons are stopped in layers: a layer is every running daemon that no other
@@ -14,9 +22,12 @@ import type { System } from './system.ts';
  * awaited before the next layer is stopped. A dependency cycle is stopped all at once. No
  * process is started or restarted once this has begun. Finally the system actor itself stops.
  */
-export async function shutdownSystem(system: System): Promise<void> {
+export async function shutdownSystem(system: System): Promise<ShutdownSummary> {
+  const began = performance.now();
   const registry = daemonRegistry(system.config);
   registry.shuttingDown = true;
+  markStopping(system.config);
+  const services = runningServices(system);
   await settle();
   const edges = dependencyEdges(system);
   for (;;) {
@@ -29,6 +40,23 @@ export async function shutdownSystem(system: System): Promise<void> {
   system.actor.root.turn((t) => t.stopActor());
   await settle();
   await registry.ops.idle();
+  if (registry.cgroupRoot !== null) await removeCgroupTree(registry.cgroupRoot);
+  return { services, ms: Math.round(performance.now() - began) };
+}
+
+/** The final line of a shutdown: `stopped N services in T ms`. */
+export function describeShutdown(s: ShutdownSummary): string {
+  return `stopped ${s.services} service${s.services === 1 ? '' : 's'} in ${s.ms} ms`;
+}
+
+/** How many distinct services have a `<service-state NAME _>` in the config space. */
+function runningServices(system: System): number {
+  const names = new Set<string>();
+  for (const a of system.configSpace.assertions()) {
+    const st = parseServiceState(a);
+    if (st !== undefined) names.add(valueKey(st.name));
+  }
+  return names.size;
 }
 
 async function stopDaemons(layer: readonly RunningDaemon[]): Promise<void> {

@@ -24,6 +24,10 @@ function describeCode(code: string): string {
     case 'ENOENT': return 'not found';
     case 'EACCES': return 'permission denied';
     case 'ENOEXEC': return 'not an executable';
+    case 'EMFILE': return 'too many open files in the bus';
+    case 'ENFILE': return 'too many open files in the system';
+    case 'EAGAIN': return 'out of processes or memory';
+    case 'ENOMEM': return 'out of memory';
     default: return 'spawn failed';
   }
 }

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, type Embedded } from '../../src/preserves/index.ts';
-import { P, type Assertion, type Handle, type Ref } from '../../src/bus/index.ts';
+import { P, setLogHook, type Assertion, type Handle, type Ref } from '../../src/bus/index.ts';
 import { daemonService, serviceLogDirName } from '../../src/services/daemon-service.ts';
 import { daemonRegistry } from '../../src/services/daemon-registry.ts';
 import { readLastLines } from '../../src/services/log-file.ts';
@@ -174,8 +174,12 @@ test('restart all: a failure crashes the daemon (failed) and the supervisor rest
   const dir = await tmp('ds-all-');
   const s = await daemonTest();
   const marker = path.join(dir, 'runs');
+  const crashes: string[] = [];
+  const old = setLogHook((e) => { if (e.message === 'actor crashed') crashes.push(e.actor ?? ''); });
   await s.daemon('whole', `{argv: "echo x >> ${marker}; exit 1" restart: all}`, '"sleep 1000"');
   await s.until(has(state('whole', 'failed')), 'failed');
+  setLogHook(old);
+  assert.ok(crashes.includes('daemon <daemon whole>'), `the engine's error line names the daemon: ${crashes}`);
   await s.lines('restart policy "all"');
   await s.until(has(state('whole', 'started')), 'started again');
   await s.lines('exit code 1', 2);
@@ -248,39 +252,81 @@ test('a failing health check restarts the process', async () => {
   assert.deepEqual(liveGroupMembers(first), []);
 });
 
-test('a missing program: a clear log line, failed, retried by the supervisor; the bus goes on', async () => {
+/** Every `<service-state <daemon ID> STATE>` that ever appeared, in order. */
+function stateHistory(s: DaemonTest, id: string): string[] {
+  const seen: string[] = [];
+  void s.act((t) => {
+    t.observe(s.system.config, P.rec('service-state', P.lit(v(`<daemon ${id}>`)), P.bind()), {
+      added: (_t, [st]) => void seen.push(typeof st === 'symbol' ? st.description ?? '' : String(st)),
+    });
+  });
+  return seen;
+}
+
+/** The `<daemon-status <daemon ID> {...}>` line, once `pred` holds for it. */
+async function statusLine(s: DaemonTest, id: string, pred: (line: string) => boolean): Promise<string> {
+  let found = '';
+  await s.until((c) => c.some((l) => {
+    if (!l.startsWith(`<daemon-status <daemon ${id}> `) || !pred(l)) return false;
+    found = l;
+    return true;
+  }), `status of ${id}`);
+  return found;
+}
+
+test('a missing program: failed with the reason, retried with growing delays, counted, never started', async () => {
   const s = await daemonTest();
-  await s.daemon('ghost', '["/nonexistent/ghost-program" "--flag"]');
+  const history = stateHistory(s, 'ghost');
+  await s.daemon('ghost', '{argv: ["/nonexistent/ghost-program" "--flag"] restartDelay: 0.05 restartMaxDelay: 0.4}');
   await s.until(has(state('ghost', 'failed')), 'failed');
-  const [line] = await s.lines('cannot start program "/nonexistent/ghost-program"');
-  assert.match(line, /not found/);
-  await s.lines('cannot start program', 2); // retried
-  await s.until((c) => c.some((l) => l.startsWith('<daemon-status <daemon ghost>') && l.includes('cannot start program')), 'status names the error');
+  await s.until((c) => c.some((l) => l.startsWith('<service-error <daemon ghost> "cannot start program \\"/nonexistent/ghost-program\\": not found (ENOENT)')), 'service-error says why');
+  const lines = await s.lines('cannot start program "/nonexistent/ghost-program"', 5);
+  // One line per attempt, naming the daemon, with the delay before the next one.
+  assert.ok(lines.every((l) => l.includes('<daemon ghost>') && / next in \d/.test(l)), lines.join('\n'));
+  const attempts = s.timed.filter(([, l]) => l.includes('cannot start program')).map(([at]) => at);
+  const gaps = attempts.slice(1).map((t, i) => t - attempts[i]);
+  assert.ok(gaps[3] > gaps[0], `delays grow: ${gaps.join(', ')}`);
+  const status = await statusLine(s, 'ghost', (l) => /restarts: [4-9]/.test(l) && /nextAttempt: "\d{4}-/.test(l));
+  assert.match(status, /lastExit: "cannot start program/);
+  assert.deepEqual(history.filter((x) => x !== 'failed'), [], `only failed, never started/ready: ${history.join(' ')}`);
   await s.daemon('fine', '"sleep 1000"');
   await s.until(has(state('fine', 'ready')), 'other daemons unaffected');
   await s.stop();
   await s.idle();
 });
 
-test('a shell command the machine lacks (sh exit 127) is failed with the reason, not restarted forever', async () => {
+test('a shell command the machine lacks: a plain one fails without running sh; exit 127 is a failure with backoff', async () => {
   const s = await daemonTest();
+  const plain = stateHistory(s, 'noshell');
   await s.daemon('noshell', '"no-such-program-xyz --opt"');
   await s.until(has(state('noshell', 'failed')), 'failed');
-  await s.lines('command not found: "no-such-program-xyz --opt" (sh exit 127)');
-  await s.until((c) => c.some((l) => l.startsWith('<service-error <daemon noshell> "command not found')), 'service-error says why');
+  await s.until((c) => c.some((l) => l.startsWith('<service-error <daemon noshell> "cannot start program \\"no-such-program-xyz\\": not found')), 'service-error says why');
+  await s.daemon('exec127', '{argv: "exec no-such-program-xyz --opt" restartDelay: 0.05}');
+  await s.until(has(state('exec127', 'failed')), 'failed');
+  await s.lines('command not found: "exec no-such-program-xyz --opt" (sh exit 127)', 3);
+  await s.until((c) => c.some((l) => l.startsWith('<service-error <daemon exec127> "command not found')), 'service-error says why');
+  await statusLine(s, 'exec127', (l) => /restarts: [2-9]/.test(l));
+  assert.ok(!s.contents().includes(state('exec127', 'ready')), 'not ready while failing');
+  assert.deepEqual(plain, ['failed']);
   await s.stop();
   await s.idle();
 });
 
-test('specs: a form-invalid spec is logged and holds readiness back; an option-invalid one crashes', async () => {
+test('invalid specs at run time: failed with the reason, never started', async () => {
   const s = await daemonTest();
-  await s.daemon('odd', '42');
-  await s.lines('Invalid Process specification');
-  await s.until(has(state('odd', 'started')));
+  const cases: [string, string, RegExp][] = [
+    ['odd', '42', /Invalid Process specification/],
+    ['badopt', '{argv: "sleep 1000" restart: sometimes}', /field \\"restart\\"/],
+    ['badargv', '{argv: ["sleep" 1000]}', /field \\"argv\\": element 1 must be a string/],
+  ];
+  const histories = cases.map(([id]) => stateHistory(s, id));
+  for (const [id, spec] of cases) await s.daemon(id, spec);
+  for (const [id, , why] of cases) {
+    await s.until(has(state(id, 'failed')), `${id} failed`);
+    await s.until((c) => c.some((l) => l.startsWith(`<service-error <daemon ${id}> `) && why.test(l)), `${id}: service-error names the fault`);
+  }
   await s.act(() => {});
-  assert.ok(!s.contents().includes(state('odd', 'ready')));
-  await s.daemon('badopt', '{argv: "sleep 1000" restart: sometimes}');
-  await s.until(has(state('badopt', 'failed')), 'option error crashes the daemon');
+  histories.forEach((h, i) => assert.deepEqual(h, ['failed'], `${cases[i][0]}: ${h.join(' ')}`));
   await s.stop();
 });
 
@@ -376,7 +422,9 @@ test('shutdownSystem stops dependents before their dependencies and leaves no pr
     // A stand-in for a milestone script.
     t.assert(s.system.config, v('<service-state <milestone mid> ready>'));
   });
-  const trap = (name: string) => `"trap 'echo ${name} >> ${order}; exit 0' TERM; sleep 1000 & wait"`;
+  // Ready only once the trap is set: with readyOnStart a quick shutdown could TERM the shell
+  // before `trap` ran, and it would die without writing its name (the old flake).
+  const trap = (name: string) => `{argv: "trap 'echo ${name} >> ${order}; exit 0' TERM; echo >&3; sleep 1000 & wait" readyNotify: <fd 3>}`;
   await s.daemon('base', trap('base'));
   await s.daemon('top', trap('top'));
   await s.until(has(state('top', 'ready')));

@@ -2,7 +2,7 @@
 // reading the last N lines across rotated files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LogFile, formatLogLine, readLastLines } from '../../src/services/log-file.ts';
@@ -75,4 +75,21 @@ test('reopening appends and counts the existing size; a missing directory reads 
   assert.deepEqual((await readLastLines(dir, 6)).map((l) => l.slice(25)),
     ['stdout first 0', 'stdout first 1', 'stdout first 2', 'stdout second 0', 'stdout second 1', 'stdout second 2']);
   assert.deepEqual(await readLastLines(path.join(dir, 'nope'), 5), []);
+});
+
+test('log folders are 0700 and files 0600, also when they existed wider; backlog drains to 0', async () => {
+  const dir = path.join(await fresh(), 'svc');
+  await mkdir(dir, { mode: 0o755 });
+  await chmod(dir, 0o755);
+  await writeFile(path.join(dir, 'current'), 'old\n', { mode: 0o644 });
+  await chmod(path.join(dir, 'current'), 0o644);
+  const log = await LogFile.open(dir, { maxSize: 40, files: 1 });
+  for (let i = 0; i < 5; i++) log.write('stdout', `line ${i}\n`, at);
+  assert.ok(log.backlog > 0, 'lines wait for the writer');
+  await new Promise<void>((r) => log.whenDrained(r));
+  assert.equal(log.backlog, 0);
+  await log.close();
+  assert.equal((await stat(dir)).mode & 0o777, 0o700);
+  for (const f of await readdir(dir)) assert.equal((await stat(path.join(dir, f))).mode & 0o777, 0o600, f);
+  assert.deepEqual((await readdir(dir)).sort(), ['current', 'current.1']);
 });

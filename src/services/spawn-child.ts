@@ -1,0 +1,33 @@
+// Starting a child process so that no failure can escape: every spawn error (EMFILE, ENFILE,
+// EAGAIN, ENOENT, EACCES, …), synchronous or emitted, becomes one `SpawnError`, and every stream
+// of the child has an 'error' listener, so nothing reaches the process as an unhandled 'error'.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import type { Cgroup } from './cgroup.ts';
+import { SpawnError } from './spawn-error.ts';
+
+/** A child that did start: it has a pid. */
+export type StartedChild = ChildProcess & { readonly pid: number };
+
+/**
+ * Spawns `file` with `args`; resolves once the child runs (its 'spawn' event), or throws a
+ * `SpawnError` naming `program` (default `file`). Given `cgroup`, the child is born in it.
+ */
+export async function spawnChild(file: string, args: readonly string[], options: SpawnOptions,
+  cgroup: Cgroup | null = null, program = file): Promise<StartedChild> {
+  let child: ChildProcess;
+  try {
+    const run = () => spawn(file, args, options);
+    child = cgroup !== null ? cgroup.spawnInside(run) : run();
+  } catch (e) {
+    throw new SpawnError(program, e);
+  }
+  // Listeners before anything else can be emitted: with EMFILE Node emits 'error' on the next
+  // tick and leaves `stdio` unset, which is what used to end the bus.
+  const failed = new Promise<never>((_, reject) => child.once('error', (e) => reject(new SpawnError(program, e))));
+  failed.catch(() => {});
+  child.on('error', () => {});
+  for (const s of child.stdio ?? []) s?.on('error', () => {});
+  await Promise.race([new Promise<void>((resolve) => child.once('spawn', resolve)), failed]);
+  if (child.pid === undefined) throw new SpawnError(program, null, 'no process id after spawn');
+  return child as StartedChild;
+}
