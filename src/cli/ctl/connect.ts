@@ -70,9 +70,17 @@ export async function connectBus(address: BusAddress, timeoutMs: number): Promis
     const refFile = `${stateDir}/${CONTROL_REF}`;
     const ref = await readControlRef(stateDir);
     if (ref === null) return fail(`${socket} is not a control socket (no bus's config dataspace behind it), and no control ref is readable at ${refFile}`);
-    const resolved = await ask<Ref | string>(c, timeoutMs, (t, answer) => {
-      resolveStep(t, peer, ref, (_t, r) => answer(r), (_t, detail) => answer(showAssertion(detail)));
-    });
+    // Not through `ask`: the resolved ref lives only as long as the resolve request does, so
+    // the request's facet stays for the whole connection.
+    const resolved = await new Promise<Ref | string | null>((resolve) => c.actor.root.turn((t) => {
+      t.facet((t) => {
+        t.preventInertCheck();
+        let done = false;
+        const answer = (a: Ref | string | null) => { if (!done) { done = true; resolve(a); } };
+        resolveStep(t, peer, ref, (_t, r) => answer(r), (_t, detail) => answer(showAssertion(detail)));
+        t.after(timeoutMs, () => answer(null));
+      });
+    }));
     if (resolved === null || typeof resolved === 'string') {
       return fail(`${socket} is not a control socket: it did not resolve the control ref in ${refFile}${resolved ? ` (${resolved})` : ''}`);
     }
