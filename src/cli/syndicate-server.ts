@@ -160,9 +160,11 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
   const stateDir = where.dir;
   let lock;
   try {
+    // The lock first: a refused bus touches nothing of the running one's.
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    lock = await lockStateDir(stateDir);
     const narrowed = await preparePrivateState(stateDir);
     if (narrowed > 0) process.stderr.write(`syndicate-server: narrowed the permissions of ${narrowed} entr${narrowed === 1 ? 'y' : 'ies'} in ${stateDir} to 0700/0600\n`);
-    lock = await lockStateDir(stateDir);
   } catch (e) {
     if (!(e instanceof BusLockedError) && !(e instanceof StateDirError) && !(e as NodeJS.ErrnoException).code) throw e;
     process.stderr.write(`syndicate-server: ${(e as Error).message}\n`);

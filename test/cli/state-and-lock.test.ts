@@ -39,9 +39,8 @@ function startBus(args: string[], env: NodeJS.ProcessEnv, uid?: number): Promise
 
 async function stopBus(bus: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (bus.exitCode !== null || bus.signalCode !== null) return;
+  bus.removeAllListeners('exit'); // startBus's "exited early" rejection
   const gone = new Promise((r) => bus.once('exit', r));
-  bus.removeAllListeners('exit');
-  bus.once('exit', () => undefined);
   bus.kill(signal);
   await gone;
 }
