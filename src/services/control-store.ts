@@ -5,12 +5,12 @@
 // durable (temp, fsync, rename, fsync folder); requests on one value are applied in order.
 // Files `SHA1.pr` of the earlier script format are still loaded by the watcher on this folder
 // and removed by an unpersist of their value.
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Dictionary, Embedded, KeyedSet, Record, is, parse, peel, record, strip, stringify } from '../preserves/index.ts';
 import { P, log, type Assertion, type Handle, type Ref, type Turn } from '../bus/index.ts';
 import {
-  assertionFileName, ensurePrivateDir, removeFileDurable, removeStaleTemps, writeFileDurable,
+  assertionFileName, ensurePrivateDir, isTempFile, removeFileDurable, writeFileDurable,
 } from '../config-lang/durable-file.ts';
 
 /** Suffix of the files this store writes. */
@@ -85,27 +85,27 @@ export function startControlStore(t: Turn, config: Ref, dir: string): void {
     facet.turn((t) => t.message(reply, r.ok ? record('ctl-ok', r.changed) : record('ctl-error', r.error)));
   };
 
-  async function load(): Promise<void> {
+  // Loaded in the boot turn, synchronously: an operator's hold must be in place before the
+  // dependency tracker could start what it holds down.
+  function load(): Promise<void> {
     try {
-      await ensurePrivateDir(dir);
-      await removeStaleTemps(dir);
-      const names = (await readdir(dir)).filter((n) => n.endsWith(SUFFIX) && !n.startsWith('.'));
-      const values: [string, Assertion][] = [];
-      for (const n of names) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const names = readdirSync(dir);
+      for (const n of names) if (isTempFile(n)) rmSync(path.join(dir, n), { force: true });
+      for (const n of names.filter((n) => n.endsWith(SUFFIX) && !n.startsWith('.'))) {
         const file = path.join(dir, n);
         try {
-          values.push([file, decodeKept(await readFile(file, 'utf8'))]);
+          const v = decodeKept(readFileSync(file, 'utf8'));
+          kept.set(file, { value: v, handle: t.assert(config, v) });
         } catch (e) {
           fail(`${file}: cannot load kept assertion: ${(e as Error).message}`);
         }
       }
-      await new Promise<void>((resolve) => facet.turn((t) => {
-        for (const [file, v] of values) if (!kept.has(file)) kept.set(file, { value: v, handle: t.assert(config, v) });
-        resolve();
-      }));
     } catch (e) {
       fail(`${dir}: cannot load kept assertions: ${(e as Error).message}`);
     }
+    // The folder's mode is narrowed off the boot turn; requests wait for it.
+    return ensurePrivateDir(dir).then(() => undefined, (e: Error) => fail(`${dir}: ${e.message}`));
   }
 
   const replyOf = (r: unknown): Ref | undefined => {
