@@ -78,5 +78,7 @@ test('why: plain wording, restart count and the next attempt, all cycles once', 
   ]);
   assert.equal(explain(m, '<daemon solo>')[0], '<daemon solo>: starting (run directly, not through require-service)');
   assert.deepEqual(allCycles(m), [['<a>', '<b>', '<c>', '<a>']]);
+  assert.ok(graphText(m).includes('<a> [waiting] -> <b> (up)  (unmet)  (cycle)'), graphText(m).join('\n'));
+  assert.match(graphDot(m), /"<c>" -> "<a>" \[label="up", penwidth=2, color=orange\];/);
   assert.equal((statusJson(m) as { service: string; nextAttempt: string | null }[]).find((s) => s.service === '<daemon sshd>')!.nextAttempt, '2026-11-23T10:00:16.000+00:00');
 });
