@@ -122,10 +122,15 @@ export function startServer(o: ServerOptions, extra: Partial<SystemOptions> = {}
     controlSocket: o.controlSocket ?? (state !== null ? path.join(state, 'control.sock') : undefined),
     reportStates: shows('info') ? (l) => void process.stderr.write(l + '\n') : undefined,
     writeLog: (l) => { if (shows(lineLevel(l))) process.stderr.write(l + '\n'); },
-    onBoot: state === null ? undefined : (t, sys) => void publishControlRef(t, sys.config, state).catch((e: Error) => {
-      process.stderr.write(`syndicate-server: cannot write the control ref in ${state}: ${e.message}\n`);
-    }),
     ...extra, configPaths, rootDir: o.rootDir ?? undefined,
+    onBoot: (t, sys) => {
+      if (state !== null) {
+        void publishControlRef(t, sys.config, state).catch((e: Error) => {
+          process.stderr.write(`syndicate-server: cannot write the control ref in ${state}: ${e.message}\n`);
+        });
+      }
+      extra.onBoot?.(t, sys);
+    },
   });
   const stop = async (): Promise<void> => {
     await shutdownSystem(system); // dependents first, each with its stop grace; no process survives
