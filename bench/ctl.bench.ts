@@ -26,7 +26,7 @@ export async function bench(): Promise<Figure[]> {
   while (ctl('status').status !== 0) await new Promise((r) => setTimeout(r, 50));
 
   // Connected round trip: restart-service, then wait for a fresh `ready` (its since-time changes).
-  const conn = await connectBus(socket);
+  const conn = await connectBus({ socket, stateDir: state }, 30000);
   const name = record('daemon', sym('svc')) as Assertion;
   const readySince = (): Promise<string> => new Promise((resolve) => conn.turn((t, config) => {
     t.facet((t) => {

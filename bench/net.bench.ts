@@ -68,7 +68,7 @@ async function inside(): Promise<void> {
   requests.socket.on('message', () => {}); // the stray ACK after each request
   try {
     await waitFor(() => existsSync(path.join(state, 'control.sock')), 'the control socket');
-    const conn = await connectBus(path.join(state, 'control.sock'));
+    const conn = await connectBus({ socket: path.join(state, 'control.sock'), stateDir: state }, 30_000);
     let machineDefault = 0;
     let configDefault = 0;
     let monitorPid = 0;

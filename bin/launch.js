@@ -36,6 +36,11 @@ export async function launch(name, folder = 'cli') {
   }
   const code = await mod.run();
   // A program that returns its exit code is done: leftover handles (a watcher still closing,
-  // a socket) must not keep a stopped bus or a finished command alive.
-  if (typeof code === 'number') process.exit(code);
+  // a socket) must not keep a stopped bus or a finished command alive. But output still queued
+  // for a pipe or a slow reader goes first: a write's callback runs once all before it are out.
+  if (typeof code === 'number') {
+    process.exitCode = code;
+    await Promise.all([process.stdout, process.stderr].map((s) => new Promise((r) => s.write('', r))));
+    process.exit(code);
+  }
 }

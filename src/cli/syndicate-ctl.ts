@@ -1,143 +1,120 @@
 // syndicate-ctl: inspect and steer a running bus over its control socket.
 import path from 'node:path';
-import { parse, peel, record, type Value } from '../preserves/index.ts';
-import { P, type Assertion, type Pattern } from '../bus/index.ts';
-import { compileScriptPattern } from '../config-lang/script-pattern.ts';
+import { P, type Assertion, type Pattern, type Ref } from '../bus/index.ts';
+import { Record, peel } from '../preserves/index.ts';
 import { Service } from '../services/service-protocol.ts';
-import { persist, unpersist } from '../services/control-store.ts';
+import { parseStoreReply, persist, unpersist, type StoreReply } from '../services/control-store.ts';
 import { readLastLines } from '../services/log-file.ts';
-import { connectBus, DEFAULT_SOCKET } from './ctl/connect.ts';
-import { NoBusError, snapshot, waitUntil, type BusConnection } from './ctl/connection.ts';
+import { CtlUsageError, parseCtlArgs, type CtlArgs, type CtlCommand } from './ctl/arguments.ts';
+import { connectBus } from './ctl/connect.ts';
+import { CtlFailure, CtlTimeoutError, NoBusError, snapshot, waitUntil, type BusConnection } from './ctl/connection.ts';
 import { graphDot, graphText } from './ctl/graph.ts';
-import { buildServiceModel, show, type ServiceView } from './ctl/service-model.ts';
-import { statusJson, statusTable } from './ctl/status-table.ts';
+import { buildServiceModel, displayState, emptyView, show, type ServiceView } from './ctl/service-model.ts';
+import { cycleLines, statusJson, statusTable } from './ctl/status-table.ts';
 import { explain } from './ctl/why.ts';
-import { settingsCommand } from './ctl/settings.ts';
 import { netCommand } from './ctl/net.ts';
 import { peersCommand } from './ctl/peers.ts';
+import { settingsCommand } from './ctl/settings.ts';
+import { locateState } from './state-dir.ts';
 
-const USAGE = `usage: syndicate-ctl [--socket PATH | --root DIR] COMMAND
-  status [--json]                  one line per service: state, time in state, pid, restarts, last exit
-  why SERVICE                      what SERVICE waits for: unmet depends-on, cycles, restarts, last exit
+export { CtlUsageError, serviceName } from './ctl/arguments.ts';
+
+const USAGE = `usage: syndicate-ctl [--state DIR | --root DIR | --socket PATH] [--timeout SECONDS] COMMAND
+  status [SERVICE] [--json]        one line per service: state, time in state, pid, restarts, last exit
+  why SERVICE                      what SERVICE waits for: unmet depends-on, cycles, restarts, next attempt
   graph [--dot]                    the dependency graph, as text or Graphviz
   watch PATTERN                    live assertions matching PATTERN (script syntax: ?x binds, _ ignores)
-  assert VALUE | retract VALUE     keep / withdraw VALUE in the config dataspace (survives syndicate-ctl)
+  assert VALUE | retract VALUE     keep / withdraw VALUE in the config dataspace (kept in STATE/ctl)
   send VALUE                       send VALUE as a message to the config dataspace
-  start|stop|restart SERVICE [--wait] [--timeout SECONDS]
+  start|stop|restart SERVICE [--wait]
   logs SERVICE [-f] [-n N]         a daemon's log lines
-  settings list|set VALUE|unset VALUE [--json] [--timeout SECONDS]
+  settings list|set VALUE|unset VALUE [--json]
                                    user settings (user-settings-daemon); set/unset return once on disk
   net [--json]                     interfaces (state, carrier, addresses) and routes in the machine dataspace
-  peers [GROUP] [--json] [--recheck]  VPN peer selection: groups, patterns, local addresses, selected
+  peers [GROUP] [--json] [--recheck]
+                                   VPN peer selection: each group's patterns, local addresses, selected peer
 SERVICE is a Preserves value such as '<daemon sshd>'; a bare name such as sshd means <daemon sshd>.
-The socket is --socket PATH, else $SYNDICATE_SOCKET, else DIR/run/syndicate/control.sock with
---root DIR, else ${DEFAULT_SOCKET}.`;
+The bus is found as syndicate-server keeps it: --state DIR, else --root DIR (DIR/run/syndicate),
+else $SYNDICATE_SOCKET, else /run/syndicate as root, $XDG_RUNTIME_DIR/syndicate otherwise
+(TMPDIR/syndicate-UID without XDG_RUNTIME_DIR); --socket PATH names any socket, such as a -s
+listener, through which the control ref in the state folder is resolved. --timeout bounds
+connecting and --wait (default 30 s).
+Exit codes: 0 done, 1 failed or not found, 2 usage, 3 no bus reached, 4 timed out.`;
 
-/** A mistake on the command line or in its values: one line, exit code 2. */
-export class CtlUsageError extends Error {}
+export { CtlFailure } from './ctl/connection.ts';
 
 const SERVICE_LABELS = ['service-error', 'require-service', 'run-service', 'service-hold', 'service-state', 'service-state-since', 'daemon-status', 'depends-on'];
 const servicePatterns = (): Pattern[] => SERVICE_LABELS.map((l) => P.rec(l));
-
-function value(text: string | undefined, what: string): Assertion {
-  if (text === undefined) throw new CtlUsageError(`${what} is missing`);
-  try {
-    return parse(text) as Assertion;
-  } catch (e) {
-    throw new CtlUsageError(`bad ${what} ${JSON.stringify(text)}: ${(e as Error).message}`);
-  }
-}
-
-/** A service name; a bare symbol `x` names `<daemon x>`. */
-export function serviceName(text: string | undefined): Assertion {
-  const v = value(text, 'SERVICE');
-  return typeof peel(v) === 'symbol' ? record('daemon', v as symbol) : v;
-}
+/** `<daemon ID SPEC>` configurations (two fields; the service name `<daemon ID>` has one). */
+const DAEMON_CONFIG = P.rec('daemon', P.discard(), P.discard());
 
 async function services(conn: BusConnection): Promise<Map<string, ServiceView>> {
   return buildServiceModel(await snapshot(conn, servicePatterns()));
 }
 
-/** Where the bus keeps a daemon's log files: `log/` beside its control socket (`--state`). */
-async function defaultLogDir(socket: string, name: Assertion): Promise<string> {
-  // Loaded on demand: the daemon service module pulls in process handling the other commands never need.
-  const { serviceLogDirName } = await import('../services/daemon-service.ts');
-  return path.join(path.dirname(socket), 'log', serviceLogDirName(name));
+/** The ID of a `<daemon ID>` name, or undefined for other services. */
+function daemonId(name: Assertion): Assertion | undefined {
+  const r = peel(name);
+  return r instanceof Record && r.hasLabel('daemon') && r.fields.length === 1 ? (r.fields[0] as Assertion) : undefined;
 }
 
-/** Runs one command; returns the exit code. Output goes through `out` (stdout lines). */
-export async function runCommand(conn: BusConnection, args: string[], out: (line: string) => void, socket = DEFAULT_SOCKET): Promise<number> {
-  const [cmd, ...rest] = args;
-  const flag = (f: string) => rest.includes(f);
-  const option = (f: string) => { const i = rest.indexOf(f); return i >= 0 ? rest[i + 1] : undefined; };
-  const positional = rest.filter((a, i) => !a.startsWith('-') && !(i > 0 && ['-n', '--timeout'].includes(rest[i - 1])));
-  const timeoutMs = Number(option('--timeout') ?? 30) * 1000;
-  switch (cmd) {
-    case 'status': {
-      const m = await services(conn);
-      if (flag('--json')) out(JSON.stringify(statusJson(m), null, 2));
-      else for (const l of statusTable(m, process.stdout.isTTY === true)) out(l);
-      return 0;
-    }
-    case 'why': {
-      const name = show(serviceName(positional[0]));
-      const m = await services(conn);
-      for (const l of explain(m, name)) out(l);
-      return m.has(name) ? 0 : 1;
-    }
-    case 'graph': {
-      const m = await services(conn);
-      if (flag('--dot')) out(graphDot(m));
-      else for (const l of graphText(m)) out(l);
-      return 0;
-    }
-    case 'watch': {
-      const text = positional[0];
-      if (text === undefined) throw new CtlUsageError('PATTERN is missing');
-      let pattern: Pattern;
-      try {
-        pattern = compileScriptPattern(value(text, 'PATTERN') as Value<unknown>, new Map()).pattern;
-      } catch (e) {
-        throw new CtlUsageError(`bad PATTERN: ${(e as Error).message}`);
-      }
-      conn.turn((t, config) => t.observe(config, P.bind(pattern), {
-        added: (_t, [v]) => out('+ ' + show(v)),
-        removed: (_t, [v]) => out('- ' + show(v)),
-      }));
-      await new Promise<void>((resolve) => process.once('SIGINT', resolve));
-      return 0;
-    }
-    case 'assert': case 'retract': case 'send': {
-      const v = value(positional[0], 'VALUE');
-      await sendAndSync(conn, cmd === 'send' ? v : cmd === 'assert' ? persist(v) : unpersist(v));
-      return 0;
-    }
-    case 'start': case 'stop': case 'restart':
-      return await lifecycle(conn, cmd, serviceName(positional[0]), flag('--wait'), timeoutMs, out);
-    case 'logs': {
-      const name = show(serviceName(positional[0]));
-      const m = await services(conn);
-      const dir = m.get(name)?.status?.logDir ?? await defaultLogDir(socket, serviceName(positional[0]));
-      let lines: string[];
-      try {
-        lines = await readLastLines(dir, Number(option('-n') ?? 20));
-      } catch {
-        out(`${name}: no logs (not a daemon of this bus, or it never printed anything)`);
-        return 1;
-      }
-      for (const l of lines) out(l);
-      if (flag('-f')) await follow(dir, out);
-      return 0;
-    }
-    case 'settings':
-      return await settingsCommand(conn, positional, { json: flag('--json'), timeoutMs }, out, (text) => value(text, 'VALUE'));
-    case 'net':
-      return await netCommand(conn, rest, out);
-    case 'peers':
-      return await peersCommand(conn, positional[0], flag('--json'), flag('--recheck'), timeoutMs, out);
-    default:
-      throw new CtlUsageError(cmd === undefined ? 'a command is needed' : `unknown command ${cmd}`);
+/**
+ * Throws `CtlFailure` unless the bus knows `name`: a daemon needs a `<daemon ID SPEC>` in its
+ * configuration (a daemon service without one would report ready with nothing running); any
+ * other service must be required, run, depended on or report a state.
+ */
+async function mustKnow(conn: BusConnection, name: Assertion): Promise<Map<string, ServiceView>> {
+  const present = await snapshot(conn, [...servicePatterns(), DAEMON_CONFIG]);
+  const model = buildServiceModel(present);
+  const id = daemonId(name);
+  const text = show(name);
+  if (id !== undefined) {
+    const idText = show(id);
+    const configured = present.some((a) => {
+      const r = peel(a);
+      return r instanceof Record && r.hasLabel('daemon') && r.fields.length === 2 && show(r.fields[0] as Assertion) === idText;
+    });
+    if (!configured) throw new CtlFailure(`${text}: no such service (no <daemon ${idText} …> in the bus's configuration)`);
+    // Configured but never required: known, and idle.
+    if (!model.has(text)) model.set(text, emptyView(name));
+  } else if (!model.has(text)) {
+    throw new CtlFailure(`${text}: no such service (nothing requires it, runs it or reports its state)`);
   }
+  return model;
+}
+
+/** Asserts `build(reply)` until the control store answers (the request is durable once it does). */
+function request(conn: BusConnection, build: (reply: Ref) => Assertion, timeoutMs: number): Promise<StoreReply> {
+  return new Promise((resolve, reject) => conn.turn((t, config) => {
+    t.facet((t) => {
+      t.preventInertCheck();
+      const facet = t.activeFacet;
+      let done = false;
+      const reply = t.ref({
+        message: (t, m) => {
+          const r = parseStoreReply(m);
+          if (r === null || done) return;
+          done = true;
+          resolve(r);
+          t.stop(facet);
+        },
+      });
+      t.assert(config, build(reply)); // withdrawn with the facet, once answered
+      t.after(timeoutMs, (t) => {
+        if (done) return;
+        done = true;
+        reject(new CtlTimeoutError(`timed out after ${timeoutMs / 1000} s waiting for the bus to keep the request`));
+        t.stop(facet);
+      });
+    });
+  }));
+}
+
+/** A kept request that must succeed. */
+async function keep(conn: BusConnection, build: (reply: Ref) => Assertion, timeoutMs: number): Promise<boolean> {
+  const r = await request(conn, build, timeoutMs);
+  if (!r.ok) throw new CtlFailure(r.error);
+  return r.changed;
 }
 
 function sendAndSync(conn: BusConnection, message: Assertion): Promise<void> {
@@ -147,94 +124,183 @@ function sendAndSync(conn: BusConnection, message: Assertion): Promise<void> {
   }));
 }
 
-async function lifecycle(conn: BusConnection, cmd: 'start' | 'stop' | 'restart', name: Assertion, wait: boolean, timeoutMs: number, out: (l: string) => void): Promise<number> {
+/** Where the bus keeps a daemon's log files: `log/` in its state folder. */
+async function logDir(conn: BusConnection, stateDir: string, name: Assertion): Promise<string> {
+  // Loaded on demand: the daemon service module pulls in process handling the other commands never need.
+  const { serviceLogDirName } = await import('../services/daemon-service.ts');
+  return path.join(conn.info.state ?? stateDir, 'log', serviceLogDirName(name));
+}
+
+/** Runs one command on a connected bus; returns the exit code. Output lines go to `out`. */
+export async function runCommand(conn: BusConnection, args: CtlArgs, out: (line: string) => void, stateDir: string): Promise<number> {
+  const c: CtlCommand = args.command;
+  switch (c.kind) {
+    case 'help': out(USAGE); return 0;
+    case 'status': {
+      let m = await services(conn);
+      if (c.service !== null) {
+        const text = show(c.service);
+        m = new Map([[text, (await mustKnow(conn, c.service)).get(text)!]]);
+        if (c.json) out(JSON.stringify(statusJson(m), null, 2));
+        else for (const l of statusTable(m, process.stdout.isTTY === true)) out(l);
+        return 0;
+      }
+      if (c.json) out(JSON.stringify(statusJson(m), null, 2));
+      else for (const l of [...statusTable(m, process.stdout.isTTY === true), ...cycleLines(m)]) out(l);
+      return 0;
+    }
+    case 'why': {
+      const name = show(c.service);
+      for (const l of explain(await mustKnow(conn, c.service), name)) out(l);
+      return 0;
+    }
+    case 'graph': {
+      const m = await services(conn);
+      if (c.dot) out(graphDot(m));
+      else for (const l of graphText(m)) out(l);
+      return 0;
+    }
+    case 'watch': {
+      conn.turn((t, config) => t.observe(config, P.bind(c.pattern), {
+        added: (_t, [v]) => out('+ ' + show(v)),
+        removed: (_t, [v]) => out('- ' + show(v)),
+      }));
+      await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+      return 0;
+    }
+    case 'assert': await keep(conn, (r) => persist(c.value, r), args.timeoutMs); return 0;
+    case 'retract': {
+      if (!(await keep(conn, (r) => unpersist(c.value, r), args.timeoutMs))) {
+        throw new CtlFailure(`${show(c.value)} was not kept by syndicate-ctl assert; nothing retracted`);
+      }
+      return 0;
+    }
+    case 'send': await sendAndSync(conn, c.value); return 0;
+    case 'start': case 'stop': case 'restart':
+      return await lifecycle(conn, c.kind, c.service, c.wait, args.timeoutMs);
+    case 'logs': {
+      const name = show(c.service);
+      const m = await mustKnow(conn, c.service);
+      const dir = m.get(name)?.status?.logDir ?? await logDir(conn, stateDir, c.service);
+      let lines: string[];
+      try {
+        lines = await readLastLines(dir, c.lines);
+      } catch {
+        process.stderr.write(`syndicate-ctl: ${name}: no log lines yet (${dir})\n`);
+        lines = [];
+        if (!c.follow) return 0;
+      }
+      for (const l of lines) out(l);
+      if (c.follow) await follow(dir, out);
+      return 0;
+    }
+    case 'settings': return await settingsCommand(conn, c.action, c.value, { json: c.json, timeoutMs: args.timeoutMs }, out);
+    case 'net': return await netCommand(conn, c.json, out);
+    case 'peers': return await peersCommand(conn, c.group ?? undefined, c.json, c.recheck, args.timeoutMs, out);
+  }
+}
+
+async function lifecycle(conn: BusConnection, cmd: 'start' | 'stop' | 'restart', name: Assertion, wait: boolean, timeoutMs: number): Promise<number> {
   const text = show(name);
-  const before = (await services(conn)).get(text);
+  const before = (await mustKnow(conn, name)).get(text);
+  if (cmd === 'restart' && !before?.running) {
+    throw new CtlFailure(`${text}: not running (${before ? displayState(before) : 'idle'}), so not restarted; \`syndicate-ctl start\` starts it`);
+  }
+  const requestedAt = Date.now();
   if (cmd === 'start') {
-    await sendAndSync(conn, unpersist(Service.hold(name)));
-    await sendAndSync(conn, persist(Service.require(name)));
+    await keep(conn, (r) => unpersist(Service.hold(name), r), timeoutMs);
+    await keep(conn, (r) => persist(Service.require(name), r), timeoutMs);
   } else if (cmd === 'stop') {
-    await sendAndSync(conn, unpersist(Service.require(name)));
-    await sendAndSync(conn, persist(Service.hold(name)));
+    await keep(conn, (r) => unpersist(Service.require(name), r), timeoutMs);
+    await keep(conn, (r) => persist(Service.hold(name), r), timeoutMs);
   } else {
     await sendAndSync(conn, Service.restart(name));
   }
   if (!wait) return 0;
   const view = (present: Assertion[]) => buildServiceModel(present).get(text);
   const oldSince = new Set(before === undefined ? [] : [...before.since.values()]);
+  // A state counts for a restart only if it appeared after the request (its since-time is new).
+  const fresh = (s: ServiceView, state: string) => {
+    if (!s.states.includes(state)) return false;
+    if (cmd !== 'restart') return true;
+    const since = s.since.get(state);
+    return since !== undefined && !oldSince.has(since) && Date.parse(since) >= requestedAt - 1;
+  };
   const reached = (present: Assertion[]): boolean => {
     const s = view(present);
     if (cmd === 'stop') return s === undefined || (!s.running && !s.states.some((x) => x === 'started' || x === 'ready'));
     if (s === undefined) return false;
-    const fresh = (state: string) => s.states.includes(state) && (cmd === 'start' || !oldSince.has(s.since.get(state) ?? ''));
-    return fresh('ready') || fresh('complete') || fresh('failed');
+    return fresh(s, 'failed') || ((fresh(s, 'ready') || fresh(s, 'complete')) && !s.states.includes('failed'));
   };
   try {
     await waitUntil(conn, servicePatterns(), reached, timeoutMs);
   } catch (e) {
-    out(`${text}: ${(e as Error).message} waiting for ${cmd} to finish`);
-    return 1;
+    if (e instanceof CtlTimeoutError) throw new CtlTimeoutError(`${text}: ${e.message} waiting for ${cmd} to finish`);
+    throw e;
   }
   const s = (await services(conn)).get(text);
   if (cmd !== 'stop' && s?.states.includes('failed')) {
-    out(`${text}: failed${s.status?.lastExit ? ' (' + s.status.lastExit + ')' : ''}`);
-    return 1;
+    const why = s.error ?? s.status?.lastExit;
+    throw new CtlFailure(`${text}: failed${why ? ': ' + why : ''}`);
   }
   return 0;
 }
 
 async function follow(dir: string, out: (l: string) => void): Promise<void> {
   const { watch } = await import('node:fs');
-  let shown = (await readLastLines(dir, 100000)).length;
-  const w = watch(dir, () => void readLastLines(dir, 100000).then((all) => {
+  let shown = (await readLastLines(dir, 100000).catch(() => [])).length;
+  const w = watch(path.dirname(dir), { recursive: true }, () => void readLastLines(dir, 100000).then((all) => {
     for (const l of all.slice(shown)) out(l);
     shown = all.length;
-  }));
+  }, () => undefined));
   await new Promise<void>((resolve) => process.once('SIGINT', resolve));
   w.close();
 }
 
-/** The socket from the command line and environment. */
-export function socketPath(args: string[]): { socket: string; rest: string[] } {
-  const rest = [...args];
-  let socket = process.env.SYNDICATE_SOCKET ?? DEFAULT_SOCKET;
-  for (let i = 0; i < rest.length; ) {
-    if (rest[i] === '--socket' && rest[i + 1] !== undefined) { socket = rest[i + 1]; rest.splice(i, 2); }
-    else if (rest[i] === '--root' && rest[i + 1] !== undefined) { socket = path.join(rest[i + 1], 'run/syndicate/control.sock'); rest.splice(i, 2); }
-    else i++;
-  }
-  return { socket, rest };
+/** The socket and state folder the command line and environment name. */
+export function ctlAddress(args: Pick<CtlArgs, 'socket' | 'state' | 'root'>, env: NodeJS.ProcessEnv = process.env): { socket: string; stateDir: string } {
+  const loc = locateState({ state: args.state, root: args.root }, env);
+  return { socket: args.socket !== null ? path.resolve(args.socket) : loc.socket, stateDir: loc.dir };
 }
 
 /** Runs the program; resolves to the exit code. */
 export async function run(argv: string[] = process.argv.slice(2)): Promise<number> {
-  const { socket, rest } = socketPath(argv);
   // Output piped into `head` and the like: a closed pipe ends us quietly.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
     throw e;
   });
-  if (rest.length === 0 || rest[0] === '-h' || rest[0] === '--help') {
-    process.stdout.write(USAGE + '\n');
-    return rest.length === 0 ? 2 : 0;
+  const fail = (code: number, message: string) => {
+    process.stderr.write(`syndicate-ctl: ${message}\n`);
+    return code;
+  };
+  if (argv.length === 0) {
+    process.stderr.write(USAGE + '\n');
+    return 2;
   }
+  let args: CtlArgs;
+  try {
+    args = parseCtlArgs(argv);
+  } catch (e) {
+    if (e instanceof CtlUsageError) return fail(2, e.message);
+    throw e;
+  }
+  if (args.command.kind === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const address = ctlAddress(args);
   let conn: BusConnection | null = null;
   try {
-    conn = await connectBus(socket);
-    return await runCommand(conn, rest, (l) => void process.stdout.write(l + '\n'), socket);
+    conn = await connectBus(address, args.timeoutMs);
+    return await runCommand(conn, args, (l) => void process.stdout.write(l + '\n'), address.stateDir);
   } catch (e) {
-    if (e instanceof CtlUsageError) {
-      process.stderr.write(`syndicate-ctl: ${e.message}\n`);
-      return 2;
-    }
-    if (e instanceof NoBusError) {
-      process.stderr.write(`syndicate-ctl: ${e.message}\n`);
-      return 3;
-    }
+    if (e instanceof CtlUsageError) return fail(2, e.message);
+    if (e instanceof CtlFailure) return fail(1, e.message);
+    if (e instanceof NoBusError) return fail(3, e.message);
+    if (e instanceof CtlTimeoutError) return fail(4, e.message);
     throw e;
   } finally {
     await conn?.close();
   }
 }
-
-

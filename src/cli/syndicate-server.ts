@@ -1,9 +1,7 @@
 // syndicate-server: the bus. Runs config watchers on the given paths, or checks scripts.
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { settle } from '../bus/index.ts';
+import { setLogHook, stderrLogHook, settle, type LogLevel } from '../bus/index.ts';
 import { checkPaths } from '../config-lang/check.ts';
 import { daemonService } from '../services/daemon-service.ts';
 import { describeShutdown, shutdownSystem } from '../services/shutdown.ts';
@@ -11,17 +9,25 @@ import { recoverLeftovers } from '../services/leftovers.ts';
 import { startSystem, type System, type SystemOptions } from '../services/system.ts';
 import { parseSize } from '../relay/limits.ts';
 import { checkAllowNetwork, parseTcpFlag, type ListenerLimits, type TcpFlag } from '../services/relay-listener-service.ts';
+import { BusLockedError, lockStateDir } from './bus-lock.ts';
+import { publishControlRef } from './control-ref.ts';
+import { checkServiceRecords } from './record-checks.ts';
+import { StateDirError, locateState, preparePrivateState } from './state-dir.ts';
 
 /** What the command line asked for. */
 export interface ServerOptions {
   configPaths: string[];
   check: string[] | null;
   banner: boolean;
+  /** `--log-level` (`--quiet` = warn): what the console shows; state lines and daemon output are info. */
+  logLevel: LogLevel;
   /** `--root DIR`: absolute paths of the configuration resolve under DIR; its bin folders come first on PATH. */
   rootDir: string | null;
   /** `--state DIR`: runtime state (logs, sockets, operator assertions). */
   stateDir: string | null;
-  /** `-s PATH`: Unix relay listeners; `-p [HOST:]PORT`: TCP relay listeners (127.0.0.1 by default). */
+  /** The control socket (default STATE/control.sock; `$SYNDICATE_SOCKET` when it chose the state folder). */
+  controlSocket?: string;
+    /** `-s PATH`: Unix relay listeners; `-p [HOST:]PORT`: TCP relay listeners (127.0.0.1 by default). */
   sockets: string[];
   ports: TcpFlag[];
   /** `--allow CIDR`: networks allowed on every `-p` listener (none given: no list). */
@@ -30,14 +36,16 @@ export interface ServerOptions {
   limits: Partial<ListenerLimits>;
 }
 
-const USAGE = `usage: syndicate-server [-c|--config PATH]... [--no-banner]
+const USAGE = `usage: syndicate-server [-c|--config PATH]... [--no-banner] [--quiet | --log-level LEVEL]
        syndicate-server --check PATH...
   -c, --config PATH   watch PATH (a .pr file or a folder of them) as configuration; repeatable
   --root DIR          resolve absolute paths of the configuration under DIR, and put DIR's
                       bin folders first on PATH (run the shipped tree without being PID 1)
-  --state DIR         runtime state: service logs, the control socket (control.sock) and what
-                      syndicate-ctl keeps; default ROOT/run/syndicate with --root, else
-                      /run/syndicate as root, else a new temporary folder
+  --state DIR         runtime state (0700): service logs, the control socket (control.sock),
+                      the control ref and what syndicate-ctl keeps; one bus per folder. Default
+                      ROOT/run/syndicate with --root, else the folder of $SYNDICATE_SOCKET, else
+                      /run/syndicate as root, $XDG_RUNTIME_DIR/syndicate otherwise, and
+                      TMPDIR/syndicate-UID without XDG_RUNTIME_DIR
   -s, --socket PATH   a relay listener on a Unix socket, exporting the gatekeeper; repeatable
   -p, --port [HOST:]PORT
                       a relay listener on TCP, exporting the gatekeeper; repeatable. PORT alone
@@ -54,7 +62,11 @@ const USAGE = `usage: syndicate-server [-c|--config PATH]... [--no-banner]
   --max-pending-output-total SIZE  output not read yet over all connections (default 64M)
   --max-assertions N           assertions held by one connection (default 10000)
   --check PATH...     parse and validate scripts without running them; exit 1 on any error
-  --no-banner         do not print the start-up banner`;
+  --no-banner         do not print the start-up banner (the two lines naming config and state)
+  --log-level LEVEL   error, warn, info (default: state changes and daemon output too) or debug
+  --quiet             the same as --log-level warn`;
+
+const LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
 
 /** The option behind each `--max-…` flag. */
 const LIMIT_FLAGS: { readonly [flag: string]: keyof ListenerLimits } = {
@@ -72,7 +84,7 @@ export class UsageError extends Error {}
 
 /** Parses the command line. */
 export function parseServerArgs(argv: readonly string[]): ServerOptions {
-  const o: ServerOptions = { configPaths: [], check: null, banner: true, rootDir: null, stateDir: null, sockets: [], ports: [], allow: [], limits: {} };
+  const o: ServerOptions = { configPaths: [], check: null, banner: true, logLevel: 'info', rootDir: null, stateDir: null, sockets: [], ports: [], allow: [], limits: {} };
   const limits: { -readonly [K in keyof ListenerLimits]?: number } = {};
   o.limits = limits;
   for (let i = 0; i < argv.length; i++) {
@@ -86,6 +98,13 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
     switch (flag) {
       case '-c': case '--config': o.configPaths.push(value()); break;
       case '--no-banner': o.banner = false; break;
+      case '--quiet': o.logLevel = 'warn'; break;
+      case '--log-level': {
+        const v = value();
+        if (!LEVELS.includes(v as LogLevel)) throw new UsageError(`bad --log-level ${v}: one of ${LEVELS.join(', ')}`);
+        o.logLevel = v as LogLevel;
+        break;
+      }
       case '--root': o.rootDir = path.resolve(value()); break;
       case '--state': o.stateDir = path.resolve(value()); break;
       case '-s': case '--socket': o.sockets.push(path.resolve(value())); break;
@@ -143,6 +162,18 @@ export function startServer(o: ServerOptions, extra: Partial<SystemOptions> = {}
   const state = o.stateDir;
   if (state !== null) mkdirSync(path.join(state, 'ctl'), { recursive: true, mode: 0o700 });
   const daemons = { ...(state !== null ? { logDir: path.join(state, 'log'), runtimeDir: state, stateDir: state } : {}), rootDir: o.rootDir ?? undefined };
+  const shows = (level: LogLevel) => LEVELS.indexOf(level) <= LEVELS.indexOf(o.logLevel);
+  // Log lines carry `level=` only for the daemon service's own remarks; output lines are info.
+  const lineLevel = (line: string): LogLevel => (/ level=(error|warn|info|debug)(?: |$)/.exec(line)?.[1] as LogLevel | undefined) ?? 'info';
+  setLogHook((e) => {
+    if (!shows(e.level)) return;
+    if (e.level === 'info' || e.level === 'debug') {
+      const who = e.actor === undefined ? '' : ' [' + e.actor + ']';
+      process.stderr.write(`${e.level}${who} ${e.message}\n`);
+    } else {
+      stderrLogHook(e);
+    }
+  });
   const system = startSystem({
     services: (config, log) => [daemonService(config, log, daemons)],
     sockets: o.sockets,
@@ -150,9 +181,18 @@ export function startServer(o: ServerOptions, extra: Partial<SystemOptions> = {}
     allow: o.allow,
     relayLimits: o.limits,
     controlDir: state !== null ? path.join(state, 'ctl') : undefined,
-    controlSocket: state !== null ? path.join(state, 'control.sock') : undefined,
-    reportStates: o.banner ? (l) => void process.stderr.write(l + '\n') : undefined,
+    controlSocket: o.controlSocket ?? (state !== null ? path.join(state, 'control.sock') : undefined),
+    reportStates: shows('info') ? (l) => void process.stderr.write(l + '\n') : undefined,
+    writeLog: (l) => { if (shows(lineLevel(l))) process.stderr.write(l + '\n'); },
     ...extra, configPaths, rootDir: o.rootDir ?? undefined,
+    onBoot: (t, sys) => {
+      if (state !== null) {
+        void publishControlRef(t, sys.config, state).catch((e: Error) => {
+          process.stderr.write(`syndicate-server: cannot write the control ref in ${state}: ${e.message}\n`);
+        });
+      }
+      extra.onBoot?.(t, sys);
+    },
   });
   const stop = async (): Promise<void> => {
     const summary = await shutdownSystem(system); // dependents first, each with its stop grace; no process survives
@@ -195,17 +235,34 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
     return e.message ? 2 : 0;
   }
   if (o.check !== null) {
-    const report = await checkPaths(o.check);
+    const report = await checkPaths(o.check, checkServiceRecords);
+    for (const f of report.skipped) process.stderr.write(`${f}: skipped, not a .pr script\n`);
     for (const line of report.errors) process.stderr.write(line + '\n');
-    process.stderr.write(`checked ${report.files} file(s): ${report.errors.length} error(s)\n`);
-    return report.errors.length > 0 ? 1 : 0;
+    const skipped = report.skipped.length > 0 ? `, ${report.skipped.length} skipped` : '';
+    process.stderr.write(`checked ${report.files} file(s)${skipped}: ${report.errors.length} error(s)${report.files === 0 ? '; no script to check' : ''}\n`);
+    // Nothing checked is no proof of anything: a path of non-scripts fails too.
+    return report.errors.length > 0 || report.files === 0 ? 1 : 0;
   }
-  // A state folder of our own making is removed again at exit; a given one is kept.
-  const ownState = o.stateDir === null && o.rootDir === null;
-  o.stateDir ??= o.rootDir !== null ? path.join(o.rootDir, 'run/syndicate') : mkdtempSync(path.join(tmpdir(), 'syndicate-'));
+  // One rule for where state lives, shared with syndicate-ctl (state-dir.ts).
+  const where = locateState({ state: o.stateDir, root: o.rootDir });
+  o.stateDir = where.dir;
+  if (where.from === '$SYNDICATE_SOCKET') o.controlSocket = where.socket;
+  const stateDir = where.dir;
+  let lock;
+  try {
+    // The lock first: a refused bus touches nothing of the running one's.
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    lock = await lockStateDir(stateDir);
+    const narrowed = await preparePrivateState(stateDir);
+    if (narrowed > 0) process.stderr.write(`syndicate-server: narrowed the permissions of ${narrowed} entr${narrowed === 1 ? 'y' : 'ies'} in ${stateDir} to 0700/0600\n`);
+  } catch (e) {
+    if (!(e instanceof BusLockedError) && !(e instanceof StateDirError) && !(e as NodeJS.ErrnoException).code) throw e;
+    process.stderr.write(`syndicate-server: ${(e as Error).message}\n`);
+    return 1;
+  }
   if (o.banner) {
     process.stderr.write(`syndicate-bus: config ${o.configPaths.join(', ') || '(none)'}${o.rootDir ? ' under ' + o.rootDir : ''}\n`);
-    process.stderr.write(`syndicate-bus: state in ${o.stateDir}; syndicate-ctl --socket ${path.join(o.stateDir, 'control.sock')} status\n`);
+    process.stderr.write(`syndicate-bus: state in ${stateDir} (pid ${process.pid}); syndicate-ctl${where.from === 'default' ? '' : ' --state ' + stateDir} status\n`);
   }
   installLastLineHandlers();
   // What a killed bus on this state folder left running is stopped before anything starts.
@@ -219,9 +276,8 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
   }
   const { stop } = startServer(o);
   return await new Promise<number>((resolve) => {
-    const stateDir = o.stateDir!;
     const shutdown = () => void stop()
-      .then(() => (ownState ? rm(stateDir, { recursive: true, force: true }) : undefined))
+      .then(() => lock.release())
       .then(() => resolve(0));
     process.once('SIGTERM', shutdown);
     process.once('SIGINT', shutdown);

@@ -82,3 +82,61 @@ export function validateScript(instructions: Instruction[]): ScriptError[] {
 export function isAttenuation(r: Record<unknown>): boolean {
   return r.hasLabel('*') && r.fields.length === 2;
 }
+
+/** A template a script asserts, and at which target variable (`config` unless `$x` prefixed). */
+export interface AssertedTemplate {
+  readonly target: string;
+  readonly template: Token;
+}
+
+/** Every template asserted anywhere in a script, reactions' bodies included. */
+export function assertedTemplates(instructions: Instruction[]): AssertedTemplate[] {
+  const out: AssertedTemplate[] = [];
+  const walk = (i: Instruction): void => {
+    switch (i.kind) {
+      case 'assert': out.push({ target: i.target, template: i.template }); break;
+      case 'block': i.body.forEach(walk); break;
+      case 'during': case 'on-message': case 'on-stop': walk(i.body); break;
+      case 'match': walk(i.then); i.otherwise.forEach(walk); break;
+    }
+  };
+  instructions.forEach(walk);
+  return out;
+}
+
+/**
+ * The value a template stands for when it holds no variable, binder, wildcard or attenuation
+ * (`=x` read as the symbol `x`), else null: only such parts can be checked before running.
+ */
+export function literalValue(t: Token): Value<unknown> | null {
+  const v = peel(t as Value);
+  if (typeof v === 'symbol') {
+    const c = classifySymbol(v);
+    return c.kind === 'bare' || c.kind === 'literal' ? c.symbol : null;
+  }
+  if (v instanceof Record) {
+    if (isAttenuation(v)) return null;
+    const label = literalValue(v.label);
+    const fields = v.fields.map(literalValue);
+    return label === null || fields.includes(null) ? null : new Record(label, fields as Value<unknown>[]);
+  }
+  if (Array.isArray(v)) {
+    const xs = v.map(literalValue);
+    return xs.includes(null) ? null : (xs as Value<unknown>[]);
+  }
+  if (v instanceof KeyedSet) {
+    const xs = [...v].map(literalValue);
+    return xs.includes(null) ? null : new KeyedSet(xs as Value<unknown>[]);
+  }
+  if (v instanceof Dictionary) {
+    const d = new Dictionary<unknown>();
+    for (const [k, x] of v) {
+      const lk = literalValue(k);
+      const lx = literalValue(x);
+      if (lk === null || lx === null) return null;
+      d.set(lk, lx);
+    }
+    return d;
+  }
+  return v;
+}

@@ -57,3 +57,28 @@ test('status table, JSON and graphs', () => {
   assert.equal(age(undefined), '-');
   assert.match(statusTable(m, true, now)[1], /\x1b\[/);
 });
+
+test('why: plain wording, restart count and the next attempt, all cycles once', async () => {
+  const { allCycles } = await import('../../src/cli/ctl/why.ts');
+  const m = buildServiceModel(space(`
+    <require-service <daemon sshd>> <run-service <daemon sshd>>
+    <depends-on <daemon sshd> <service-state <milestone network> up>> <service-state <milestone network> up>
+    <service-state <daemon sshd> failed> <service-error <daemon sshd> "command not found">
+    <daemon-status <daemon sshd> {pid: #f, restarts: 4, since: "2026-11-23T10:00:00.000+00:00", lastExit: "exit code 127", nextAttempt: "2026-11-23T10:00:16.000+00:00"}>
+    <run-service <daemon solo>>
+    <require-service <a>> <require-service <b>> <require-service <c>>
+    <depends-on <a> <service-state <b> up>> <depends-on <b> <service-state <c> up>> <depends-on <c> <service-state <a> up>>
+  `));
+  assert.deepEqual(explain(m, '<daemon sshd>'), [
+    '<daemon sshd>: failed',
+    '  its one dependency holds: <milestone network>',
+    '  failed: command not found',
+    '  restarts: 4; next attempt at 2026-11-23T10:00:16.000+00:00',
+    '  last exit: exit code 127',
+  ]);
+  assert.equal(explain(m, '<daemon solo>')[0], '<daemon solo>: starting (run directly, not through require-service)');
+  assert.deepEqual(allCycles(m), [['<a>', '<b>', '<c>', '<a>']]);
+  assert.ok(graphText(m).includes('<a> [waiting] -> <b> (up)  (unmet)  (cycle)'), graphText(m).join('\n'));
+  assert.match(graphDot(m), /"<c>" -> "<a>" \[label="up", penwidth=2, color=orange\];/);
+  assert.equal((statusJson(m) as { service: string; nextAttempt: string | null }[]).find((s) => s.service === '<daemon sshd>')!.nextAttempt, '2026-11-23T10:00:16.000+00:00');
+});

@@ -36,12 +36,14 @@ test('check reports every error of every file with line and column', async () =>
     'sub/bad.pr': '<ok>\nfoo\n<also-ok> 42\n',
     'syntax.pr': '<a\n',
     'wild.pr': '<x ?y>\n? <_ 1> <z>\n',
+    'notes.txt': 'not a script\n',
   });
   try {
     const good = await checkPaths([path.join(root, 'good.pr')]);
-    assert.deepEqual(good, { files: 1, errors: [] });
+    assert.deepEqual(good, { files: 1, errors: [], skipped: [] });
     const all = await checkPaths([root, path.join(root, 'missing')]);
     assert.equal(all.files, 4);
+    assert.deepEqual(all.skipped.map((f) => path.relative(root, f)), ['notes.txt']);
     const rel = all.errors.map((e) => e.replace(root + '/', ''));
     assert.deepEqual(rel, [
       'sub/bad.pr:2:1: Invalid token foo',

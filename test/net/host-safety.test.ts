@@ -68,7 +68,7 @@ test('npm start on the host leaves ip link/addr/route as they were; the stand-in
 
   const socket = path.join(state, 'control.sock');
   await until(() => existsSync(socket) || bus.exitCode !== null, () => 'the control socket: ' + output, 60_000);
-  conn = await connectBus(socket);
+  conn = await connectBus({ socket, stateDir: state }, 30_000);
   const config = new Set<string>();
   conn.turn((t, cfg) => t.observe(cfg, P.bind(P.rec('service-state')), { added: (_t, [v]) => void config.add(showAssertion(v!)) }));
   await until(() => config.has('<service-state <milestone network> ready>'), () => 'the network milestone: ' + output, 90_000);

@@ -58,7 +58,7 @@ test('the shipped tree in a namespace: DHCP lease, address, default route, ntpd 
   const socket = path.join(state, 'control.sock');
   await until(() => existsSync(socket) || server.child.exitCode !== null, () => 'the control socket', 60_000);
   assert.equal(server.child.exitCode, null, server.output());
-  conn = await connectBus(socket);
+  conn = await connectBus({ socket, stateDir: path.dirname(socket) }, 30_000);
 
   const config = new Map<number, string>();
   const machine = new Map<number, string>();

@@ -443,7 +443,7 @@ test('syndicate-server exits 0 on SIGTERM and leaves no process of its daemons',
     `<daemon sleeper "echo $$ > ${pidFile}; sleep 1000 & sleep 1000">`,
     '',
   ].join('\n'));
-  const p = spawn(process.execPath, [BIN, '--no-banner', '-c', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn(process.execPath, [BIN, '--no-banner', '--state', path.join(dir, 'state'), '-c', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   p.stderr.on('data', (b: Buffer) => void (stderr += b.toString()));
   const exit = new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code)));

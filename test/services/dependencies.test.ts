@@ -119,3 +119,26 @@ test('the control socket exports the config space directly: nothing is bound in 
   await client.close();
   await s.stop();
 });
+
+test('a dependency cycle is one log line naming the services around it, logged when it closes', async () => {
+  const { setLogHook } = await import('../../src/bus/index.ts');
+  const lines: string[] = [];
+  const old = setLogHook((e) => { if (e.message.includes('cycle')) lines.push(e.level + ' ' + e.message); });
+  try {
+    const s = await testSystem();
+    await s.act((t) => {
+      t.assert(s.system.config, v('<require-service <a>>'));
+      t.assert(s.system.config, v('<depends-on <a> <service-state <b> up>>'));
+      t.assert(s.system.config, v('<depends-on <b> <service-state <c> up>>'));
+    });
+    await s.until(has('<require-service <c>>'));
+    assert.deepEqual(lines, []);
+    await s.act((t) => void t.assert(s.system.config, v('<depends-on <c> <service-state <a> ready>>')));
+    await s.until(() => lines.length > 0, 'cycle reported');
+    assert.deepEqual(lines, ['warn dependency cycle: <c> -> <a> -> <b> -> <c>; none of these services can start']);
+    assert.ok(!s.contents().includes('<run-service <a>>'));
+    await s.stop();
+  } finally {
+    setLogHook(old);
+  }
+});

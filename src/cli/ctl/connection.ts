@@ -1,17 +1,26 @@
 // syndicate-ctl's link to a running bus: a client actor whose `config` ref reaches the bus's
 // config dataspace through the control socket.
 import { P, type Assertion, type Pattern, type Ref, type Turn } from '../../bus/index.ts';
+import type { BusInfo } from '../control-ref.ts';
 
 /** A connected bus. */
 export interface BusConnection {
+  /** What the bus says of itself (pid, state folder). */
+  readonly info: BusInfo;
   /** Runs `f` as a turn of the client actor. */
   turn(f: (t: Turn, config: Ref) => void): void;
   /** Closes the connection; what the client asserted is retracted by the bus. */
   close(): Promise<void>;
 }
 
-/** Raised when no bus answers at the socket. */
+/** Raised when no bus answers at the socket, or what answers is not a bus's control: exit 3. */
 export class NoBusError extends Error {}
+
+/** Raised when a wait runs out of time: exit 4. */
+export class CtlTimeoutError extends Error {}
+
+/** The command could not do what it says (not found, failed): one line on stderr, exit code 1. */
+export class CtlFailure extends Error {}
 
 /**
  * Follows the assertions matching `patterns` until, after a first sync round trip (so that
@@ -44,7 +53,7 @@ function observeUntil(conn: BusConnection, patterns: readonly Pattern[], done: (
         t.after(timeoutMs, (t) => {
           if (finished) return;
           finished = true;
-          reject(new Error(`timed out after ${timeoutMs / 1000} s`));
+          reject(new CtlTimeoutError(`timed out after ${timeoutMs / 1000} s`));
           t.stop(facet);
         });
       });

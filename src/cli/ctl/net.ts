@@ -6,7 +6,7 @@ import { Embedded, peel, Record } from '../../preserves/index.ts';
 import {
   parseAddress, parseInterface, parseRoute, type AddressFamily, type AddressInfo, type InterfaceInfo, type RouteInfo,
 } from '../../net/network-assertions.ts';
-import type { BusConnection } from './connection.ts';
+import { CtlFailure, type BusConnection } from './connection.ts';
 
 /** What `syndicate-ctl net` shows. */
 export interface NetworkView {
@@ -139,16 +139,15 @@ export function netJson(v: NetworkView): object {
 }
 
 /** `syndicate-ctl net [--json]`; returns the exit code. */
-export async function netCommand(conn: BusConnection, args: readonly string[], out: (line: string) => void): Promise<number> {
+export async function netCommand(conn: BusConnection, json: boolean, out: (line: string) => void): Promise<number> {
   let v: NetworkView;
   try {
     v = await networkView(conn);
   } catch (e) {
     if (!(e instanceof NoMachineDataspaceError)) throw e;
-    out(`net: ${e.message}`);
-    return 1;
+    throw new CtlFailure(`net: ${e.message}`);
   }
-  if (args.includes('--json')) out(JSON.stringify(netJson(v), null, 2));
+  if (json) out(JSON.stringify(netJson(v), null, 2));
   else for (const l of netTable(v)) out(l);
   return 0;
 }

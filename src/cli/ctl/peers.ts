@@ -4,7 +4,7 @@
 // decision first and shows that one.
 import { P, type Assertion, type Pattern } from '../../bus/index.ts';
 import { Dictionary, Record, peel, record, stringify, sym, symbolName, type Value } from '../../preserves/index.ts';
-import { snapshot, waitUntil, type BusConnection } from './connection.ts';
+import { CtlFailure, CtlTimeoutError, snapshot, waitUntil, type BusConnection } from './connection.ts';
 
 const PATTERNS: Pattern[] = ['conntrack-group', 'conntrack-error', 'conntrack-status'].map((l) => P.rec(l));
 
@@ -88,8 +88,7 @@ export function peersTable(v: PeersView): string[] {
 export async function peersCommand(conn: BusConnection, group: string | undefined, json: boolean, recheck: boolean, timeoutMs: number, out: (l: string) => void): Promise<number> {
   let view = peersView(await snapshot(conn, PATTERNS));
   if (view === null) {
-    out('peers: no peer selection service has answered (is <daemon conntrack> running?)');
-    return 1;
+    throw new CtlFailure('peers: no peer selection service has answered (is <daemon conntrack> running?)');
   }
   if (recheck) {
     const before = view.decisions;
@@ -97,16 +96,15 @@ export async function peersCommand(conn: BusConnection, group: string | undefine
     try {
       await waitUntil(conn, PATTERNS, (present) => (peersView(present)?.decisions ?? 0) > before, timeoutMs);
     } catch (e) {
-      out(`peers: ${(e as Error).message} waiting for the recheck`);
-      return 1;
+      if (e instanceof CtlTimeoutError) throw new CtlTimeoutError(`peers: ${e.message} waiting for the recheck`);
+      throw e;
     }
     view = peersView(await snapshot(conn, PATTERNS))!;
   }
   if (group !== undefined) {
     view = { ...view, groups: view.groups.filter((g) => g.group === group) };
     if (view.groups.length === 0) {
-      out(`peers: unknown group ${group}`);
-      return 1;
+      throw new CtlFailure(`peers: unknown group ${group}`);
     }
   }
   if (json) out(JSON.stringify(view, null, 2));

@@ -19,6 +19,8 @@ export interface ProcessStatus {
   readonly since?: string;
   readonly lastExit?: string;
   readonly logDir?: string;
+  /** When the daemon service tries again after a failure (RFC 3339), while it waits to. */
+  readonly nextAttempt?: string;
   readonly [key: string]: unknown;
 }
 
@@ -54,6 +56,11 @@ function plain(v: Assertion): unknown {
   return show(x);
 }
 
+/** A service the bus knows of but that nothing requires, runs or reports on. */
+export function emptyView(name: Assertion): ServiceView {
+  return { name, text: show(name), required: false, running: false, held: false, states: [], since: new Map(), dependsOn: [] };
+}
+
 /** Builds the service table from the assertions present in the config dataspace. */
 export function buildServiceModel(assertions: Iterable<Assertion>): Map<string, ServiceView> {
   const all = [...assertions];
@@ -63,7 +70,7 @@ export function buildServiceModel(assertions: Iterable<Assertion>): Map<string, 
     const text = show(name);
     let s = services.get(text);
     if (s === undefined) {
-      s = { name, text, required: false, running: false, held: false, states: [], since: new Map(), dependsOn: [] };
+      s = emptyView(name);
       services.set(text, s);
     }
     return s;

@@ -6,7 +6,7 @@ import { Record, peel } from '../../preserves/index.ts';
 import { P, showAssertion, type Assertion, type Ref } from '../../bus/index.ts';
 import { assertionFileName } from '../../config-lang/durable-file.ts';
 import { Settings, SettingsPattern } from '../../settings/protocol.ts';
-import { snapshot, type BusConnection } from './connection.ts';
+import { CtlFailure, snapshot, type BusConnection } from './connection.ts';
 
 /** How `settings` was asked to run. */
 export interface SettingsOptions {
@@ -18,27 +18,20 @@ export interface SettingsOptions {
 /** What the daemon answered, or that it did not. */
 type Answer = { ok: true } | { ok: false; why: string };
 
-/** Runs `settings SUB [VALUE]`; returns the exit code. `parseValue` reads VALUE (throws a usage error). */
-export async function settingsCommand(conn: BusConnection, args: string[], o: SettingsOptions, out: (l: string) => void, parseValue: (text: string | undefined) => Assertion): Promise<number> {
-  const [sub, text] = args;
-  if (sub === 'list' || sub === undefined) return list(conn, o, out);
-  if (sub !== 'set' && sub !== 'unset') {
-    out(`settings: unknown subcommand ${sub} (list, set VALUE, unset VALUE)`);
-    return 2;
-  }
-  const item = parseValue(text);
+/** Runs `settings list|set|unset`; returns the exit code, throws `CtlFailure` when the daemon refused or did not answer. */
+export async function settingsCommand(conn: BusConnection, action: 'list' | 'set' | 'unset', item: Assertion | null, o: SettingsOptions, out: (l: string) => void): Promise<number> {
+  if (action === 'list' || item === null) return list(conn, o, out);
   const folder = await folders(conn);
   const file = folder.length > 0 ? path.join(folder[0], assertionFileName(item)) : null;
-  const answer = await ask(conn, sub === 'set' ? 'assert' : 'retract', item, o.timeoutMs);
+  const answer = await ask(conn, action === 'set' ? 'assert' : 'retract', item, o.timeoutMs);
   const shown = showAssertion(item);
   if (o.json) {
-    out(JSON.stringify({ action: sub, item: shown, file, ok: answer.ok, ...(answer.ok ? {} : { error: answer.why }) }));
-  } else if (answer.ok) {
-    out(`${sub === 'set' ? 'set' : 'unset'} ${shown}${file === null ? '' : ` (${file})`}`);
-  } else {
-    out(`settings ${sub} ${shown}: ${answer.why}`);
+    out(JSON.stringify({ action, item: shown, file, ok: answer.ok, ...(answer.ok ? {} : { error: answer.why }) }));
+    return answer.ok ? 0 : 1;
   }
-  return answer.ok ? 0 : 1;
+  if (!answer.ok) throw new CtlFailure(`settings ${action} ${shown}: ${answer.why}`);
+  out(`${action} ${shown}${file === null ? '' : ` (${file})`}`);
+  return 0;
 }
 
 /** Asserts the RPC and waits for `done`, `<error "why">` or the timeout; the request is withdrawn after. */

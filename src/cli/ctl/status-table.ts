@@ -1,5 +1,6 @@
 // `syndicate-ctl status`: one line per service, optionally coloured, or JSON.
 import { displayState, type ServiceView } from './service-model.ts';
+import { allCycles } from './why.ts';
 
 const COLOURS: { [state: string]: string } = { ready: '32', complete: '32', started: '33', starting: '33', failed: '31', waiting: '36', held: '35' };
 
@@ -39,6 +40,13 @@ export function statusJson(services: Map<string, ServiceView>): unknown[] {
     service: s.text, state: displayState(s), states: s.states, since: s.since.get(displayState(s)) ?? null,
     required: s.required, running: s.running, held: s.held,
     pid: s.status?.pid ?? null, restarts: s.status?.restarts ?? null, lastExit: s.status?.lastExit ?? s.error ?? null,
+    nextAttempt: s.status?.nextAttempt ?? null,
     dependsOn: s.dependsOn.map((d) => ({ on: d.dependee ?? d.text, state: d.wantedState ?? null, holds: d.holds })),
+    cycles: allCycles(services).filter((c) => c.includes(s.text)),
   }));
+}
+
+/** One line per dependency cycle, to follow the table (services on a cycle never start). */
+export function cycleLines(services: Map<string, ServiceView>): string[] {
+  return allCycles(services).map((c) => `dependency cycle: ${c.join(' -> ')} (none of these can start)`);
 }
