@@ -95,7 +95,7 @@ export class DaemonProcess {
   private readonly cgroup: Cgroup | null;
 
   private constructor(child: StartedChild, exit: Promise<ExitStatus>, options: DaemonProcessOptions, notify: NotifySocket | null,
-    readyRef: { fire: () => void }, cgroup: Cgroup | null) {
+    readyRef: { fire: () => void }, cgroup: Cgroup | null, pidWritten: Promise<void>) {
     this.pid = child.pid;
     this.cgroup = cgroup;
     this.startedAt = Date.now();
@@ -174,6 +174,8 @@ export class DaemonProcess {
           // The leader is gone; members it left behind go too, so nothing outlives an exit.
           if ((await this.leftMembers()) > 0) await this.clearGroup();
           await this.cgroup?.remove();
+          // After the write, or a quick exit would leave a stale pid file behind.
+          await pidWritten;
           if (options.pidFile !== undefined) await rm(options.pidFile, { force: true });
           let timer: NodeJS.Timeout | undefined;
           await Promise.race([
@@ -244,14 +246,19 @@ export class DaemonProcess {
       if (e instanceof SpawnError && e.cause !== undefined) throw await spawnError(commandProgram(options.command), options.dir ?? null, e.cause);
       throw e instanceof SpawnError ? e : new SpawnError(commandProgram(options.command), e);
     }
-    // Listen for the exit at once: a quick process may end while the pid file is written.
+    // Listen for the exit and the output at once, before any await: a quick process may end
+    // while the pid file is written, and at its exit Node resumes (discards) every output pipe
+    // that has no reader yet, after which 'close' has fired and its lines are gone.
     const exit = new Promise<ExitStatus>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    if (options.pidFile !== undefined) {
+    const pidFile = options.pidFile;
+    const pidWritten = pidFile === undefined ? Promise.resolve() : (async () => {
       // Best effort: without it only the cgroup (if any) lets a later bus find this process.
       const start = await processStartTime(child.pid);
-      await writeFile(options.pidFile, `${child.pid} ${start ?? 0} ${child.pid} ${cgroup?.dir ?? '-'}\n`, { mode: 0o600 }).catch(() => {});
-    }
-    return new DaemonProcess(child, exit, options, notify, readyRef, cgroup);
+      await writeFile(pidFile, `${child.pid} ${start ?? 0} ${child.pid} ${cgroup?.dir ?? '-'}\n`, { mode: 0o600 }).catch(() => {});
+    })();
+    const proc = new DaemonProcess(child, exit, options, notify, readyRef, cgroup, pidWritten);
+    await pidWritten;
+    return proc;
   }
 
   /** True once the process has signalled readiness through `readyNotify`. */
