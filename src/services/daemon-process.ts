@@ -46,8 +46,9 @@ export interface DaemonProcessOptions {
    */
   readonly cgroup?: string;
   /**
-   * A file to write `PID STARTTIME PGID CGROUP` into once the process runs, removed when it is
-   * gone: what a bus started after this one was killed uses to stop what it left.
+   * A file to write `PID STARTTIME PGID CGROUP` into once the process runs (just after `start`
+   * resolves), removed when it is gone: what a bus started after this one was killed uses to
+   * stop what it left.
    */
   readonly pidFile?: string;
   /** Called once when the process signals readiness through `readyNotify`. */
@@ -246,9 +247,9 @@ export class DaemonProcess {
       if (e instanceof SpawnError && e.cause !== undefined) throw await spawnError(commandProgram(options.command), options.dir ?? null, e.cause);
       throw e instanceof SpawnError ? e : new SpawnError(commandProgram(options.command), e);
     }
-    // Listen for the exit and the output at once, before any await: a quick process may end
-    // while the pid file is written, and at its exit Node resumes (discards) every output pipe
-    // that has no reader yet, after which 'close' has fired and its lines are gone.
+    // No await from here on: the exit and output listeners go on at once (at a quick process's
+    // exit Node discards the output of pipes that have no reader yet), and the caller holds the
+    // process before any line or readiness can arrive. The pid file is written meanwhile.
     const exit = new Promise<ExitStatus>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     const pidFile = options.pidFile;
     const pidWritten = pidFile === undefined ? Promise.resolve() : (async () => {
@@ -256,9 +257,7 @@ export class DaemonProcess {
       const start = await processStartTime(child.pid);
       await writeFile(pidFile, `${child.pid} ${start ?? 0} ${child.pid} ${cgroup?.dir ?? '-'}\n`, { mode: 0o600 }).catch(() => {});
     })();
-    const proc = new DaemonProcess(child, exit, options, notify, readyRef, cgroup, pidWritten);
-    await pidWritten;
-    return proc;
+    return new DaemonProcess(child, exit, options, notify, readyRef, cgroup, pidWritten);
   }
 
   /** True once the process has signalled readiness through `readyNotify`. */
