@@ -46,8 +46,9 @@ export interface DaemonProcessOptions {
    */
   readonly cgroup?: string;
   /**
-   * A file to write `PID STARTTIME PGID CGROUP` into once the process runs, removed when it is
-   * gone: what a bus started after this one was killed uses to stop what it left.
+   * A file to write `PID STARTTIME PGID CGROUP` into once the process runs (just after `start`
+   * resolves), removed when it is gone: what a bus started after this one was killed uses to
+   * stop what it left.
    */
   readonly pidFile?: string;
   /** Called once when the process signals readiness through `readyNotify`. */
@@ -95,7 +96,7 @@ export class DaemonProcess {
   private readonly cgroup: Cgroup | null;
 
   private constructor(child: StartedChild, exit: Promise<ExitStatus>, options: DaemonProcessOptions, notify: NotifySocket | null,
-    readyRef: { fire: () => void }, cgroup: Cgroup | null) {
+    readyRef: { fire: () => void }, cgroup: Cgroup | null, pidWritten: Promise<void>) {
     this.pid = child.pid;
     this.cgroup = cgroup;
     this.startedAt = Date.now();
@@ -174,6 +175,8 @@ export class DaemonProcess {
           // The leader is gone; members it left behind go too, so nothing outlives an exit.
           if ((await this.leftMembers()) > 0) await this.clearGroup();
           await this.cgroup?.remove();
+          // After the write, or a quick exit would leave a stale pid file behind.
+          await pidWritten;
           if (options.pidFile !== undefined) await rm(options.pidFile, { force: true });
           let timer: NodeJS.Timeout | undefined;
           await Promise.race([
@@ -244,14 +247,17 @@ export class DaemonProcess {
       if (e instanceof SpawnError && e.cause !== undefined) throw await spawnError(commandProgram(options.command), options.dir ?? null, e.cause);
       throw e instanceof SpawnError ? e : new SpawnError(commandProgram(options.command), e);
     }
-    // Listen for the exit at once: a quick process may end while the pid file is written.
+    // No await from here on: the exit and output listeners go on at once (at a quick process's
+    // exit Node discards the output of pipes that have no reader yet), and the caller holds the
+    // process before any line or readiness can arrive. The pid file is written meanwhile.
     const exit = new Promise<ExitStatus>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    if (options.pidFile !== undefined) {
+    const pidFile = options.pidFile;
+    const pidWritten = pidFile === undefined ? Promise.resolve() : (async () => {
       // Best effort: without it only the cgroup (if any) lets a later bus find this process.
       const start = await processStartTime(child.pid);
-      await writeFile(options.pidFile, `${child.pid} ${start ?? 0} ${child.pid} ${cgroup?.dir ?? '-'}\n`, { mode: 0o600 }).catch(() => {});
-    }
-    return new DaemonProcess(child, exit, options, notify, readyRef, cgroup);
+      await writeFile(pidFile, `${child.pid} ${start ?? 0} ${child.pid} ${cgroup?.dir ?? '-'}\n`, { mode: 0o600 }).catch(() => {});
+    })();
+    return new DaemonProcess(child, exit, options, notify, readyRef, cgroup, pidWritten);
   }
 
   /** True once the process has signalled readiness through `readyNotify`. */

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, realpath } from 'node:fs/promises';
+import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -199,4 +199,26 @@ test('the README example: a parsed spec spreads into the process options', async
   assert.deepEqual(lines.seen, [['stdout', 'hi\n']]);
   assert.equal(decideOnExit(spec.restart, isSuccess(status)), 'restart');
   assert.equal(backoff.nextDelay(isSuccess(status), Date.now() - p.startedAt), 1000);
+});
+
+test('short-lived processes started together lose no output, with or without a pid file', async () => {
+  // Regression: the output readers were attached only after the pid file was written; a
+  // process that exited first had its pipes drained to nowhere by Node and its lines lost.
+  const dir = await mkdtemp(path.join(tmpdir(), `dp-quick-${process.pid}-`));
+  try {
+    const n = 24;
+    const lines = new Lines();
+    const procs = await Promise.all(Array.from({ length: n }, (_, i) => DaemonProcess.start({
+      command: { kind: 'exec', argv: ['echo', `quick-${i}`] },
+      ...(i % 4 === 3 ? {} : { pidFile: path.join(dir, `quick-${i}.pid`) }),
+      onLine: lines.onLine,
+    })));
+    const statuses = await Promise.all(procs.map((p) => p.exited));
+    assert.ok(statuses.every((s) => s.code === 0));
+    assert.deepEqual(lines.seen.map(([, l]) => l).sort(), Array.from({ length: n }, (_, i) => `quick-${i}\n`).sort());
+    // Each pid file is removed after its process is gone, even when it exited before the write.
+    for (let i = 0; i < n; i++) assert.equal(existsSync(path.join(dir, `quick-${i}.pid`)), false, `quick-${i}.pid left behind`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

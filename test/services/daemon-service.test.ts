@@ -5,12 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, type Embedded } from '../../src/preserves/index.ts';
 import { P, setLogHook, type Assertion, type Handle, type Ref } from '../../src/bus/index.ts';
-import { daemonService, serviceLogDirName } from '../../src/services/daemon-service.ts';
+import { daemonCgroupPath, removeCgroupTree } from '../../src/services/cgroup.ts';
+import { daemonService, serviceLogDirName, type DaemonServiceOptions } from '../../src/services/daemon-service.ts';
 import { daemonRegistry } from '../../src/services/daemon-registry.ts';
 import { readLastLines } from '../../src/services/log-file.ts';
 import { Service } from '../../src/services/service-protocol.ts';
@@ -37,7 +38,7 @@ interface DaemonTest extends TestSystem {
   idle(): Promise<void>;
 }
 
-async function daemonTest(options: { logDir?: string } = {}): Promise<DaemonTest> {
+async function daemonTest(options: DaemonServiceOptions = {}): Promise<DaemonTest> {
   const timed: [number, string][] = [];
   const waiters: (() => void)[] = [];
   const s = await testSystem({
@@ -410,6 +411,37 @@ test('output lines go to the log dataspace and to the service\'s log file', asyn
   assert.ok(lines.some((l) => / stdout hello$/.test(l)), JSON.stringify(lines));
   assert.ok(lines.some((l) => / stderr oops$/.test(l)), lines.join('\n'));
   await s.stop();
+});
+
+test('many short-lived daemons started in one turn: every line reaches the log dataspace and the log files', async () => {
+  // Regression: with a state folder (pid files, cgroups) a process that exited before its pid
+  // file was written lost all its output (Node drains pipes that have no reader at exit).
+  const dir = await tmp(`ds-quick-${process.pid}-`);
+  const logDir = path.join(dir, 'log');
+  const stateDir = path.join(dir, 'state');
+  const s = await daemonTest({ logDir, stateDir });
+  try {
+    const ids = Array.from({ length: 12 }, (_, i) => `quick${i}`);
+    await s.act((t) => {
+      for (const id of ids) {
+        t.assert(s.system.config, Service.require(v(`<daemon ${id}>`)));
+        t.assert(s.system.config, v(`<daemon ${id} <one-shot ["echo" "line of ${id} end"]>>`));
+      }
+    });
+    await s.until((c) => ids.every((id) => c.includes(state(id, 'complete'))), 'every one-shot complete');
+    await s.idle();
+    for (const id of ids) {
+      const [line] = await s.lines(`stdout: line of ${id} end`);
+      assert.match(line, new RegExp(`<daemon ${id}>\\[\\d+\\] stdout: line of ${id} end`));
+      const lines = await readLastLines(path.join(logDir, serviceLogDirName(v(`<daemon ${id}>`))), 10);
+      assert.ok(lines.some((l) => l.endsWith(` stdout line of ${id} end`)), `line of ${id} in its log file: ${JSON.stringify(lines)}`);
+    }
+  } finally {
+    await s.stop();
+    const cg = daemonCgroupPath(stateDir);
+    if (cg !== null) await removeCgroupTree(cg);
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('shutdownSystem stops dependents before their dependencies and leaves no process', async () => {

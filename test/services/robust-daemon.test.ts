@@ -70,10 +70,10 @@ interface Bus {
   exit: Promise<number | null>;
 }
 
-/** Starts a real bus on `state` and `conf`, optionally under `ulimit -n`, stderr kept (or dropped). */
-function startBus(state: string, conf: string, options: { fdLimit?: number; keepStderr?: boolean } = {}): Bus {
+/** Starts a real bus on `state` and `conf` (plus `args`), optionally under `ulimit -n`, stderr kept (or dropped). */
+function startBus(state: string, conf: string, options: { fdLimit?: number; keepStderr?: boolean; args?: readonly string[] } = {}): Bus {
   const cmd = `${options.fdLimit !== undefined ? `ulimit -n ${options.fdLimit}; ` : ''}exec "$0" "$@"`;
-  const proc = spawn('sh', ['-c', cmd, process.execPath, BIN, '--state', state, '-c', conf],
+  const proc = spawn('sh', ['-c', cmd, process.execPath, BIN, '--state', state, '-c', conf, ...(options.args ?? [])],
     { stdio: ['ignore', 'ignore', options.keepStderr === false ? 'ignore' : 'pipe'] });
   let text = '';
   proc.stderr?.on('data', (b: Buffer) => { if (text.length < 1 << 20) text += b.toString(); });
@@ -105,7 +105,9 @@ test('at a low descriptor limit, a respawn that hits EMFILE is failed and retrie
     '<require-service <daemon s1>>', `<daemon s1 {argv: "exec sleep ${TOKEN}1" restartDelay: 0.2 restartMaxDelay: 1}>`,
     '<require-service <daemon s2>>', `<daemon s2 "exec sleep ${TOKEN}2">`, '',
   ].join('\n'));
-  const bus = startBus(state, conf, { fdLimit: 80 });
+  // The listener connection limits (by default a quarter of the descriptors: 20 here) would refuse
+  // the connections below before the descriptors run out; raised, so EMFILE is what stops them.
+  const bus = startBus(state, conf, { fdLimit: 80, args: ['--max-connections', '1000', '--max-connections-total', '1000'] });
   const sockets: net.Socket[] = [];
   try {
     const s1 = await until('s1 running', () => daemonPids(state, 's1')[0]);
