@@ -4,6 +4,7 @@ import { valueKey } from './key.ts';
 /** A Preserves Dictionary: keys compare by Preserves equality, not JS identity. */
 export class Dictionary<T = unknown, V extends Value<T> = Value<T>> implements Iterable<[Value<T>, V]> {
   private readonly items = new Map<string, [Value<T>, V]>();
+  private changes = 0;
 
   constructor(entries: Iterable<[Value<T>, V]> = []) {
     for (const [k, v] of entries) this.set(k, v);
@@ -14,6 +15,11 @@ export class Dictionary<T = unknown, V extends Value<T> = Value<T>> implements I
     const d = new Dictionary<T>();
     for (const k of Object.keys(o)) d.set(Symbol.for(k), o[k]);
     return d;
+  }
+
+  /** Counts changes, so that a cached sorted order (see compare.ts) knows when it is stale. */
+  get version(): number {
+    return this.changes;
   }
 
   get size(): number {
@@ -30,11 +36,14 @@ export class Dictionary<T = unknown, V extends Value<T> = Value<T>> implements I
 
   set(k: Value<T>, v: V): this {
     this.items.set(valueKey(k), [k, v]);
+    this.changes++;
     return this;
   }
 
   delete(k: Value<T>): boolean {
-    return this.items.delete(valueKey(k));
+    const deleted = this.items.delete(valueKey(k));
+    if (deleted) this.changes++;
+    return deleted;
   }
 
   /** Entries together with their keys' equality keys (see `valueKey`). */

@@ -4,9 +4,15 @@ import { valueKey } from './key.ts';
 /** A Preserves Set: members are distinct under Preserves equality, not JS identity. */
 export class KeyedSet<T = unknown> implements Iterable<Value<T>> {
   private readonly items = new Map<string, Value<T>>();
+  private changes = 0;
 
   constructor(members: Iterable<Value<T>> = []) {
     for (const m of members) this.add(m);
+  }
+
+  /** Counts changes, so that a cached sorted order (see compare.ts) knows when it is stale. */
+  get version(): number {
+    return this.changes;
   }
 
   get size(): number {
@@ -18,6 +24,7 @@ export class KeyedSet<T = unknown> implements Iterable<Value<T>> {
     const k = valueKey(v);
     if (this.items.has(k)) return false;
     this.items.set(k, v);
+    this.changes++;
     return true;
   }
 
@@ -26,7 +33,9 @@ export class KeyedSet<T = unknown> implements Iterable<Value<T>> {
   }
 
   delete(v: Value<T>): boolean {
-    return this.items.delete(valueKey(v));
+    const deleted = this.items.delete(valueKey(v));
+    if (deleted) this.changes++;
+    return deleted;
   }
 
   /** The equality keys of the members (see `valueKey`). */
