@@ -32,6 +32,8 @@ export class BinaryWriter<T = unknown> {
   private readonly canonical: boolean;
   private readonly annotations: boolean;
   private readonly embeddedEncode: ((payload: T) => Value<any>) | undefined;
+  /** While set, receives the same value without annotations (canonical sort keys). */
+  private shadow: BinaryWriter<T> | null = null;
 
   constructor(options: BinaryWriterOptions<T> = {}, initialSize = 1024) {
     this.buf = Buffer.allocUnsafe(initialSize);
@@ -117,17 +119,9 @@ export class BinaryWriter<T = unknown> {
     this.raw(bytes);
   }
 
-  /** `v` alone in canonical form without annotations: the key sets and dictionaries sort by. */
-  private encodeForSort(v: Value<T>): Buffer {
-    const w = new BinaryWriter<T>({ canonical: true, includeAnnotations: false, embeddedEncode: this.embeddedEncode }, 64);
-    return w.write(v).view();
-  }
-
-  /** `v` alone with this writer's options. */
-  private encodeAlone(v: Value<T>): Buffer {
-    if (!this.annotations) return this.encodeForSort(v);
-    const w = new BinaryWriter<T>({ canonical: true, includeAnnotations: true, embeddedEncode: this.embeddedEncode }, 64);
-    return w.write(v).view();
+  /** A fresh writer for one member: canonical, with this writer's annotations and embeddings. */
+  private child(annotations: boolean): BinaryWriter<T> {
+    return new BinaryWriter<T>({ canonical: true, includeAnnotations: annotations, embeddedEncode: this.embeddedEncode }, 64);
   }
 
   /** The bytes written so far, not copied: only for writers about to be dropped. */
@@ -138,33 +132,69 @@ export class BinaryWriter<T = unknown> {
   /**
    * Canonical members: each is encoded once, the encodings sorted, then copied out. Writing a
    * member again after encoding it for its sort key doubled the work per nesting level (a
-   * 24-deep set of 159 bytes took 10 s). With annotations kept, the sort key (annotations
-   * stripped) is a second encoding, so that case costs size × depth.
+   * 24-deep set of 159 bytes took 10 s). With annotations kept, the member is written once into
+   * two writers in step (`shadow` gets everything but annotations: the sort key). Loops, not
+   * closures: few stack frames per nesting level, so 1000-deep values (what readers accept) fit.
    */
-  private writeSortedSet(members: Value<T>[]): void {
-    const encoded = members.map((m) => {
-      const bytes = this.encodeAlone(m);
-      return { bytes, key: this.annotations ? this.encodeForSort(m) : bytes };
-    });
-    encoded.sort((p, q) => Buffer.compare(p.key, q.key));
-    for (const e of encoded) this.raw(e.bytes);
+  private sortedMembers(members: Value<T>[], entries: boolean): { bytes: Buffer; key: Buffer; v: Value<T> | undefined }[] {
+    const out: { bytes: Buffer; key: Buffer; v: Value<T> | undefined }[] = new Array(members.length);
+    for (let i = 0; i < members.length; i++) {
+      const m = entries ? (members[i] as unknown as [Value<T>, Value<T>])[0] : members[i];
+      const w = this.child(this.annotations);
+      if (this.annotations) w.shadow = this.child(false);
+      w.write(m);
+      const bytes = w.view();
+      out[i] = { bytes, key: w.shadow ? w.shadow.view() : bytes, v: entries ? (members[i] as unknown as [Value<T>, Value<T>])[1] : undefined };
+    }
+    return out.sort((p, q) => Buffer.compare(p.key, q.key));
   }
 
-  /** Canonical entries: keys encoded once as above, values written once after sorting. */
-  private writeSortedEntries(entries: [Value<T>, Value<T>][]): void {
-    const encoded = entries.map(([k, v]) => {
-      const bytes = this.encodeAlone(k);
-      return { bytes, key: this.annotations ? this.encodeForSort(k) : bytes, v };
-    });
-    encoded.sort((p, q) => Buffer.compare(p.key, q.key));
-    for (const e of encoded) {
-      this.raw(e.bytes);
-      this.write(e.v);
+  /** Writes `v` here with annotations and into `shadow` without, in one pass. */
+  private writeDual(v: Value<T>): void {
+    const sh = this.shadow!;
+    const both = (b: number) => { this.byte(b); sh.byte(b); };
+    if (v instanceof Annotated) {
+      this.shadow = null;
+      for (const a of v.annotations) {
+        this.byte(Tag.Annotation);
+        this.write(a);
+      }
+      this.shadow = sh;
+      this.write(v.item);
+    } else if (Array.isArray(v) || v instanceof Record) {
+      both(Array.isArray(v) ? Tag.Sequence : Tag.Record);
+      if (v instanceof Record) this.write(v.label);
+      const items = Array.isArray(v) ? v : v.fields;
+      for (let i = 0; i < items.length; i++) this.write(items[i]);
+      both(Tag.End);
+    } else if (v instanceof KeyedSet || v instanceof Dictionary) {
+      const entries = v instanceof Dictionary;
+      both(entries ? Tag.Dictionary : Tag.Set);
+      for (const e of this.sortedMembers([...v] as Value<T>[], entries)) {
+        this.raw(e.bytes);
+        sh.raw(e.key);
+        if (entries) this.write(e.v!);
+      }
+      both(Tag.End);
+    } else if (v instanceof Embedded && v.generic) {
+      both(Tag.Embedded);
+      this.write(v.value as Value<T>);
+    } else {
+      // Atoms (and non-generic embeddeds): written once, copied to the shadow.
+      const start = this.pos;
+      this.shadow = null;
+      this.write(v);
+      this.shadow = sh;
+      sh.raw(this.buf.subarray(start, this.pos));
     }
   }
 
   /** Appends one value. */
   write(v: Value<T>): this {
+    if (this.shadow !== null) {
+      this.writeDual(v);
+      return this;
+    }
     switch (typeof v) {
       case 'boolean': this.byte(v ? Tag.True : Tag.False); return this;
       case 'number':
@@ -206,14 +236,21 @@ export class BinaryWriter<T = unknown> {
     } else if (v instanceof KeyedSet) {
       this.byte(Tag.Set);
       const members = [...v];
-      if (this.canonical && members.length > 1) this.writeSortedSet(members);
-      else for (const m of members) this.write(m);
+      if (this.canonical && members.length > 1) {
+        for (const e of this.sortedMembers(members, false)) this.raw(e.bytes);
+      } else {
+        for (const m of members) this.write(m);
+      }
       this.byte(Tag.End);
     } else if (v instanceof Dictionary) {
       this.byte(Tag.Dictionary);
       const entries = [...v] as [Value<T>, Value<T>][];
-      if (this.canonical && entries.length > 1) this.writeSortedEntries(entries);
-      else {
+      if (this.canonical && entries.length > 1) {
+        for (const e of this.sortedMembers(entries as unknown as Value<T>[], true)) {
+          this.raw(e.bytes);
+          this.write(e.v!);
+        }
+      } else {
         for (const [k, x] of entries) {
           this.write(k);
           this.write(x);

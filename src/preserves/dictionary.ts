@@ -1,5 +1,5 @@
 import type { Value } from './value.ts';
-import { valueKey } from './key.ts';
+import { memberKey } from './key.ts';
 
 /** A Preserves Dictionary: keys compare by Preserves equality, not JS identity. */
 export class Dictionary<T = unknown, V extends Value<T> = Value<T>> implements Iterable<[Value<T>, V]> {
@@ -27,21 +27,21 @@ export class Dictionary<T = unknown, V extends Value<T> = Value<T>> implements I
   }
 
   get(k: Value<T>): V | undefined {
-    return this.items.get(valueKey(k))?.[1];
+    return this.items.get(memberKey(k))?.[1];
   }
 
   has(k: Value<T>): boolean {
-    return this.items.has(valueKey(k));
+    return this.items.has(memberKey(k));
   }
 
   set(k: Value<T>, v: V): this {
-    this.items.set(valueKey(k), [k, v]);
+    this.items.set(memberKey(k), [k, v]);
     this.changes++;
     return this;
   }
 
   delete(k: Value<T>): boolean {
-    const deleted = this.items.delete(valueKey(k));
+    const deleted = this.items.delete(memberKey(k));
     if (deleted) this.changes++;
     return deleted;
   }

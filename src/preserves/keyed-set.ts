@@ -1,5 +1,5 @@
 import type { Value } from './value.ts';
-import { valueKey } from './key.ts';
+import { memberKey } from './key.ts';
 
 /** A Preserves Set: members are distinct under Preserves equality, not JS identity. */
 export class KeyedSet<T = unknown> implements Iterable<Value<T>> {
@@ -21,7 +21,7 @@ export class KeyedSet<T = unknown> implements Iterable<Value<T>> {
 
   /** Adds a member; returns false if an equal member was already there. */
   add(v: Value<T>): boolean {
-    const k = valueKey(v);
+    const k = memberKey(v);
     if (this.items.has(k)) return false;
     this.items.set(k, v);
     this.changes++;
@@ -29,11 +29,11 @@ export class KeyedSet<T = unknown> implements Iterable<Value<T>> {
   }
 
   has(v: Value<T>): boolean {
-    return this.items.has(valueKey(v));
+    return this.items.has(memberKey(v));
   }
 
   delete(v: Value<T>): boolean {
-    const deleted = this.items.delete(valueKey(v));
+    const deleted = this.items.delete(memberKey(v));
     if (deleted) this.changes++;
     return deleted;
   }

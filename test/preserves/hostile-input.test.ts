@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  type Value, KeyedSet, Dictionary, EncodeError, DecodeError, MAX_TEXT_INTEGER_DIGITS,
+  type Value, KeyedSet, Dictionary, Embedded, EncodeError, DecodeError, MAX_TEXT_INTEGER_DIGITS, annotate, record,
   bigintFromBytes, bigintToBytes, compare, decode, encode, is, parse, stringify, valueKey,
 } from '../../src/preserves/index.ts';
 
@@ -120,4 +120,42 @@ test('comparing nested sets that differ only at the bottom stays linear', LIMIT,
   assert.ok(compare(a, b) < 0);
   assert.ok(compare(b, a) > 0);
   assert.ok(!is(a, b));
+});
+
+test('values nested as deep as the readers accept go through every operation without a stack overflow', LIMIT, () => {
+  const depth = 998;
+  const makers: [string, (inner: Value, d: number) => Value][] = [
+    ['set', (x, d) => new KeyedSet<unknown>([x, d])],
+    ['dictionary key', (x, d) => new Dictionary<unknown>([[x, d], [d, 'v']])],
+    ['dictionary value', (x, d) => new Dictionary<unknown>([[d, x], ['k', d]])],
+    ['sequence', (x, d) => [d, x]],
+    ['record', (x, d) => record('r', x, d)],
+    ['embedded', (x) => Embedded.generic(x)],
+    ['annotated', (x, d) => annotate(x, d)],
+  ];
+  for (const [kind, make] of makers) {
+    let v: Value = 0;
+    for (let d = 1; d < depth; d++) v = make(v, d);
+    const t0 = performance.now();
+    const b = encode(v, { includeAnnotations: true });
+    const back = decode(b, { includeAnnotations: true });
+    assert.ok(is(back, v), kind);
+    assert.equal(compare(back, v), 0, kind);
+    assert.equal(valueKey(back), valueKey(v), kind);
+    assert.ok(hex(encode(back, { includeAnnotations: true })) === hex(b), kind);
+    const text = stringify(v);
+    assert.ok(is(parse(text), v), kind);
+    assert.ok(is(parse(stringify(v, { indent: 2 })), v), kind);
+    console.log(`${kind} ${depth} deep: ${Math.round(performance.now() - t0)} ms`);
+  }
+});
+
+test('1 MB of sets nested 1000 deep decodes and encodes in time proportional to its size', LIMIT, () => {
+  const chains: Value[] = [];
+  for (let i = 0; i < 60; i++) chains.push(nestedSets(999));
+  const b = encode(chains);
+  assert.ok(b.length > 300_000);
+  const back = decode(b);
+  assert.ok(is(back, chains));
+  assert.equal(hex(encode(back)), hex(b));
 });
