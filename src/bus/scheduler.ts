@@ -3,8 +3,14 @@
 
 type Task = () => void;
 
-/** How many tasks run before the queue yields to Node's I/O (so busy actors cannot starve it). */
-const BATCH = 4096;
+/** How many tasks run at most before the queue yields to Node's I/O and timers. */
+export const MAX_TASKS_PER_SLICE = 4096;
+
+/**
+ * How long (ms) the queue runs before it yields, whatever the count: heavy turns in a message
+ * loop would otherwise hold I/O and timers off for seconds per slice.
+ */
+export const MAX_SLICE_MS = 5;
 
 let queue: Task[] = [];
 let head = 0;
@@ -21,12 +27,20 @@ export function schedule(task: Task): void {
 }
 
 function drain(): void {
+  const deadline = performance.now() + MAX_SLICE_MS;
   let n = 0;
   while (head < queue.length) {
-    if (n++ === BATCH) {
+    if (n === MAX_TASKS_PER_SLICE || (n > 0 && performance.now() >= deadline)) {
+      // A queue that never empties (a message loop) would otherwise keep every slot it used.
+      if (head > 1024) {
+        queue = queue.slice(head);
+        head = 0;
+      }
+      // setImmediate runs after the poll phase: pending I/O and due timers go first.
       setImmediate(drain);
       return;
     }
+    n++;
     const task = queue[head];
     queue[head++] = undefined as unknown as Task;
     task();

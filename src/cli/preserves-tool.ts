@@ -1,7 +1,7 @@
 // preserves-tool: convert Preserves between syntaxes, or check that input parses.
 import { readFileSync } from 'node:fs';
 import {
-  type Value, BinaryReader, TextReader, DecodeError, encode, stringify, formatPosition,
+  type Value, BinaryReader, TextReader, DecodeError, EncodeError, encode, stringify, formatPosition,
 } from '../preserves/index.ts';
 
 /** What `preserves-tool` was asked to do, from its command line. */
@@ -77,10 +77,19 @@ export function main(argv: string[], input: Uint8Array, out: (b: Uint8Array) => 
   try {
     const values = readValues(input, opts.inputFormat);
     if (opts.command === 'convert') out(writeValues(values, opts.outputFormat));
+    else if (values.length === 0) {
+      // A check of nothing checked nothing: say so, as for any other input that is no value.
+      err('no value in the input (it is empty or holds only whitespace and comments)\n');
+      return 1;
+    }
     return 0;
   } catch (e) {
     if (e instanceof DecodeError) {
       err((e.pos ? formatPosition(e.pos) + ': ' + e.detail : e.message) + '\n');
+      return 1;
+    }
+    if (e instanceof EncodeError) {
+      err(e.message + '\n');
       return 1;
     }
     if (e instanceof TypeError && /encoded data/.test(e.message)) {

@@ -1,7 +1,7 @@
 // Running a parsed script on the engine (spec §1.6): one facet per file, per match of `?`,
 // per message of `??`; environments snapshotted by reactions; runtime errors stop only the
 // facet they happen in.
-import { Embedded, peel, stringify, sym, type Position } from '../preserves/index.ts';
+import { Embedded, EncodeError, peel, stringify, sym, type Position } from '../preserves/index.ts';
 import { facetPerAssertion, log, match, observe, type Assertion, type Facet, type Ref, type Turn } from '../bus/index.ts';
 import { type Environment, copyEnv } from './environment.ts';
 import type { Expr, Instruction } from './instruction.ts';
@@ -149,7 +149,11 @@ export function evaluate(t: Turn, e: Expr, env: Environment, ctx: ScriptContext)
     case 'join': {
       const sep = asString(evaluate(t, e.separator, env, ctx));
       const pieces = peel(evaluate(t, e.pieces, env, ctx));
-      return (Array.isArray(pieces) ? pieces : [pieces]).map(asString).join(sep);
+      const parts = (Array.isArray(pieces) ? pieces : [pieces]).map(asString);
+      let length = sep.length * Math.max(0, parts.length - 1);
+      for (const p of parts) length += p.length;
+      if (length > MAX_SCRIPT_TEXT_LENGTH) throw tooLong('join');
+      return parts.join(sep);
     }
     case 'template': return instantiate(e.template, env);
   }
@@ -160,12 +164,30 @@ export function rfc3339(d: Date): string {
   return d.toISOString().replace('Z', '+00:00');
 }
 
+/**
+ * The longest text `stringify` and `join` make. Each nested `stringify` of a string doubles its
+ * backslashes, so 40 of them would need 2^40 characters: past this it is a runtime error.
+ */
+export const MAX_SCRIPT_TEXT_LENGTH = 1 << 20;
+
 function text(v: Assertion): string {
+  let s: string;
   try {
-    return stringify(v, { embeddedEncode: () => { throw new Error('embedded'); } });
-  } catch {
+    s = stringify(v, { embeddedEncode: () => { throw new Error('embedded'); } });
+  } catch (e) {
+    if (e instanceof EncodeError && e.message.includes('digits')) throw new ScriptRuntimeError('stringify: ' + e.message, null);
     throw new ScriptRuntimeError('stringify: cannot render a value containing refs', null);
   }
+  return boundedText(s, 'stringify');
+}
+
+function boundedText(s: string, what: string): string {
+  if (s.length > MAX_SCRIPT_TEXT_LENGTH) throw tooLong(what);
+  return s;
+}
+
+function tooLong(what: string): ScriptRuntimeError {
+  return new ScriptRuntimeError(`${what}: result longer than ${MAX_SCRIPT_TEXT_LENGTH} characters`, null);
 }
 
 function asString(v: Assertion): string {

@@ -24,8 +24,39 @@ export function lookupRef(env: Environment, name: string, token: Token | null): 
   throw ScriptRuntimeError.at(`$${name} is not a ref`, token);
 }
 
-/** Builds the value a template denotes in `env`. */
+/**
+ * The most nodes (atoms and compounds, counted as a tree) a template may build. A variable can
+ * appear twice in a template, so `let` after `let` doubles a value's size while its memory stays
+ * small (shared); comparing, hashing or sending it would then take exponential time.
+ */
+export const MAX_TEMPLATE_NODES = 1 << 20;
+
+/** Builds the value a template denotes in `env`; a runtime error past MAX_TEMPLATE_NODES. */
 export function instantiate(token: Token, env: Environment): Assertion {
+  const v = build(token, env);
+  if (treeSize(v, new Map(), MAX_TEMPLATE_NODES) > MAX_TEMPLATE_NODES) {
+    throw ScriptRuntimeError.at(`Template builds a value of more than ${MAX_TEMPLATE_NODES} nodes`, token);
+  }
+  return v;
+}
+
+/** Nodes of `v` as a tree, counting shared parts each time, in time linear in distinct objects. */
+function treeSize(v: Assertion, memo: Map<object, number>, cap: number): number {
+  if (typeof v !== 'object' || v === null) return 1;
+  const known = memo.get(v);
+  if (known !== undefined) return known;
+  let n = 1;
+  const add = (x: Assertion) => { if (n <= cap) n += treeSize(x, memo, cap); };
+  const p = peel(v);
+  if (p instanceof Record) { add(p.label); p.fields.forEach(add); }
+  else if (Array.isArray(p)) p.forEach(add);
+  else if (p instanceof KeyedSet) for (const x of p) add(x);
+  else if (p instanceof Dictionary) for (const [k, x] of p) { add(k); add(x); }
+  memo.set(v, n);
+  return n;
+}
+
+function build(token: Token, env: Environment): Assertion {
   const v = peel(token);
   switch (typeof v) {
     case 'symbol': {
@@ -43,17 +74,17 @@ export function instantiate(token: Token, env: Environment): Assertion {
   }
   if (v instanceof Record) {
     if (isAttenuation(v)) return new Embedded<Ref>(evaluateAttenuation(v, token, env));
-    return new Record<Ref>(instantiate(v.label, env), v.fields.map((f) => instantiate(f, env)));
+    return new Record<Ref>(build(v.label, env), v.fields.map((f) => build(f, env)));
   }
-  if (Array.isArray(v)) return v.map((x) => instantiate(x, env));
+  if (Array.isArray(v)) return v.map((x) => build(x, env));
   if (v instanceof KeyedSet) {
     const s = new KeyedSet<Ref>();
-    for (const x of v) s.add(instantiate(x, env));
+    for (const x of v) s.add(build(x, env));
     return s;
   }
   if (v instanceof Dictionary) {
     const d = new Dictionary<Ref>();
-    for (const [k, x] of v) d.set(instantiate(k, env), instantiate(x, env));
+    for (const [k, x] of v) d.set(build(k, env), build(x, env));
     return d;
   }
   return v as Assertion; // doubles, byte strings

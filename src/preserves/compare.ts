@@ -46,14 +46,35 @@ function compareSeq<T>(a: Value<T>[], b: Value<T>[]): number {
   return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
-/** The members of a set in ascending total order. */
-export function sortedMembers<T>(s: KeyedSet<T>): Value<T>[] {
-  return [...s].sort(compare);
+// Sorted orders are cached per set and dictionary (until it changes): comparing two sets sorts
+// their members, whose comparisons sort *their* members, so without the cache nested sets cost
+// a sort per comparison per level, exponential in the depth.
+const sortedCache = new WeakMap<object, { version: number; sorted: unknown[] }>();
+
+function cachedSort<X>(c: KeyedSet<any> | Dictionary<any>, make: () => X[]): X[] {
+  const hit = sortedCache.get(c);
+  if (hit && hit.version === c.version) return hit.sorted as X[];
+  const sorted = make();
+  sortedCache.set(c, { version: c.version, sorted });
+  return sorted;
 }
 
-/** The entries of a dictionary in ascending total order of their keys. */
+function membersShared<T>(s: KeyedSet<T>): Value<T>[] {
+  return cachedSort(s, () => [...s].sort(compare));
+}
+
+function entriesShared<T>(d: Dictionary<T>): [Value<T>, Value<T>][] {
+  return cachedSort(d, () => [...d].sort((x, y) => compare(x[0], y[0])));
+}
+
+/** The members of a set in ascending total order (a fresh array). */
+export function sortedMembers<T>(s: KeyedSet<T>): Value<T>[] {
+  return membersShared(s).slice();
+}
+
+/** The entries of a dictionary in ascending total order of their keys (a fresh array). */
 export function sortedEntries<T>(d: Dictionary<T>): [Value<T>, Value<T>][] {
-  return [...d].sort((x, y) => compare(x[0], y[0]));
+  return entriesShared(d).slice();
 }
 
 /** The Preserves total order: negative, zero or positive. Annotations are ignored. */
@@ -79,9 +100,10 @@ export function compare<T>(a: Value<T>, b: Value<T>): number {
       return compare(x.label, y.label) || compareSeq(x.fields, y.fields);
     }
     case Kind.Sequence: return compareSeq(a as Value<T>[], b as Value<T>[]);
-    case Kind.Set: return compareSeq(sortedMembers(a as KeyedSet<T>), sortedMembers(b as KeyedSet<T>));
+    case Kind.Set:
+      return compareSeq(membersShared(a as KeyedSet<T>), membersShared(b as KeyedSet<T>));
     case Kind.Dictionary: {
-      const x = sortedEntries(a as Dictionary<T>), y = sortedEntries(b as Dictionary<T>);
+      const x = entriesShared(a as Dictionary<T>), y = entriesShared(b as Dictionary<T>);
       const n = Math.min(x.length, y.length);
       for (let i = 0; i < n; i++) {
         const c = compare(x[i][0], y[i][0]) || compare(x[i][1], y[i][1]);

@@ -1,9 +1,10 @@
 import type { Value } from './value.ts';
-import { valueKey } from './key.ts';
+import { memberKey } from './key.ts';
 
 /** A Preserves Dictionary: keys compare by Preserves equality, not JS identity. */
 export class Dictionary<T = unknown, V extends Value<T> = Value<T>> implements Iterable<[Value<T>, V]> {
   private readonly items = new Map<string, [Value<T>, V]>();
+  private changes = 0;
 
   constructor(entries: Iterable<[Value<T>, V]> = []) {
     for (const [k, v] of entries) this.set(k, v);
@@ -16,25 +17,33 @@ export class Dictionary<T = unknown, V extends Value<T> = Value<T>> implements I
     return d;
   }
 
+  /** Counts changes, so that a cached sorted order (see compare.ts) knows when it is stale. */
+  get version(): number {
+    return this.changes;
+  }
+
   get size(): number {
     return this.items.size;
   }
 
   get(k: Value<T>): V | undefined {
-    return this.items.get(valueKey(k))?.[1];
+    return this.items.get(memberKey(k))?.[1];
   }
 
   has(k: Value<T>): boolean {
-    return this.items.has(valueKey(k));
+    return this.items.has(memberKey(k));
   }
 
   set(k: Value<T>, v: V): this {
-    this.items.set(valueKey(k), [k, v]);
+    this.items.set(memberKey(k), [k, v]);
+    this.changes++;
     return this;
   }
 
   delete(k: Value<T>): boolean {
-    return this.items.delete(valueKey(k));
+    const deleted = this.items.delete(memberKey(k));
+    if (deleted) this.changes++;
+    return deleted;
   }
 
   /** Entries together with their keys' equality keys (see `valueKey`). */

@@ -10,8 +10,8 @@ export { Annotated, annotate, peel, strip, positionOf, annotationsOf } from './a
 export { compare, compareStrings, compareBytes, is, sortedMembers, sortedEntries } from './compare.ts';
 export { valueKey, hash } from './key.ts';
 export { DecodeError, ShortInput, EndOfInput, EncodeError, type Position, formatPosition } from './errors.ts';
-export { BinaryWriter, encode, canonicalEncode, Tag, type BinaryWriterOptions } from './binary-writer.ts';
-export { BinaryReader, decode, decodeAll, type ReaderOptions } from './binary-reader.ts';
-export { TextReader, parse, parseAll, isSymbolChar, classifyBareWord, type TextReaderOptions } from './text-reader.ts';
+export { BinaryWriter, encode, canonicalEncode, bigintToBytes, Tag, type BinaryWriterOptions } from './binary-writer.ts';
+export { BinaryReader, decode, decodeAll, bigintFromBytes, DEFAULT_MAX_DEPTH, type ReaderOptions } from './binary-reader.ts';
+export { TextReader, parse, parseAll, isSymbolChar, classifyBareWord, MAX_TEXT_INTEGER_DIGITS, type TextReaderOptions } from './text-reader.ts';
 export { TextWriter, stringify, formatDouble, isBareSymbol, type TextWriterOptions } from './text-writer.ts';
 export { decodeBase64, encodeBase64 } from './base64.ts';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Value } from './value.ts';
 import { Double } from './double.ts';
 import { Bytes } from './bytes.ts';
@@ -48,6 +49,20 @@ export function valueKey(v: Value<any>): string {
     return v.generic ? 'e' + valueKey(v.value as Value<any>) : 'E' + identityOf(v.value) + ';';
   }
   throw new TypeError('not a Preserves value: ' + String(v));
+}
+
+/** Member keys longer than this are replaced by a digest (see `memberKey`). */
+export const MAX_MEMBER_KEY_LENGTH = 256;
+
+/**
+ * The key a set member or dictionary key is stored under: `valueKey`, or, when that is long, a
+ * SHA-256 digest of it. A set's own key is made of its members' stored keys, so with full keys
+ * each level of nested sets would copy everything below it (1 MB of 1000-deep sets took 8 s to
+ * decode); digests keep every level's key short. `H` starts no other kind of key.
+ */
+export function memberKey(v: Value<any>): string {
+  const k = valueKey(v);
+  return k.length <= MAX_MEMBER_KEY_LENGTH ? k : 'H' + createHash('sha256').update(k).digest('base64') + ';';
 }
 
 /** A 32-bit hash of a value, consistent with Preserves equality. */

@@ -8,7 +8,7 @@ import { Embedded } from './embedded.ts';
 import { Annotated } from './annotated.ts';
 import { EncodeError } from './errors.ts';
 import { sortedEntries, sortedMembers } from './compare.ts';
-import { classifyBareWord, isSymbolChar } from './text-reader.ts';
+import { MAX_TEXT_INTEGER_DIGITS, classifyBareWord, isSymbolChar } from './text-reader.ts';
 
 /** Options for text output. */
 export interface TextWriterOptions<T> {
@@ -72,6 +72,22 @@ function formatBytes(b: Bytes): string {
   return s + '"';
 }
 
+const LOG10_2 = Math.log10(2);
+
+/** Decimal text of a bigint, refused past MAX_TEXT_INTEGER_DIGITS before the slow conversion. */
+function formatBigint(v: bigint): string {
+  // At least this many digits: |v| >= 16^(hex digits - 1). toString(16) is linear.
+  const hexDigits = (v < 0n ? -v : v).toString(16).length;
+  if (Math.floor((hexDigits - 1) * 4 * LOG10_2) + 1 > MAX_TEXT_INTEGER_DIGITS) {
+    throw new EncodeError('integer of more than ' + MAX_TEXT_INTEGER_DIGITS + ' digits has no text form here (use binary)');
+  }
+  const s = String(v);
+  if (s.length - (v < 0n ? 1 : 0) > MAX_TEXT_INTEGER_DIGITS) {
+    throw new EncodeError('integer of more than ' + MAX_TEXT_INTEGER_DIGITS + ' digits has no text form here (use binary)');
+  }
+  return s;
+}
+
 /** Writes Preserves values in text syntax. */
 export class TextWriter<T = unknown> {
   private readonly indent: number;
@@ -97,7 +113,7 @@ export class TextWriter<T = unknown> {
       case 'number':
         if (!Number.isSafeInteger(v)) throw new EncodeError('not an integer: ' + v + ' (use Double)');
         return String(v);
-      case 'bigint': return String(v);
+      case 'bigint': return formatBigint(v);
       case 'string': return '"' + escapeText(v, '"') + '"';
       case 'symbol': {
         const n = v.description!;
@@ -146,13 +162,62 @@ export class TextWriter<T = unknown> {
     return p.open + p.items.map((x) => this.compact(x)).join(' ') + p.close;
   }
 
+  /**
+   * The compact text of `v` if it is at most `budget` characters, else null, giving up as soon
+   * as it is longer: the indenter asks this at every level, and a full `compact` there cost
+   * size × depth.
+   */
+  private within(v: Value<T>, budget: number): string | null {
+    if (budget < 0) return null;
+    switch (typeof v) {
+      case 'string': if (v.length + 2 > budget) return null; break;
+      case 'symbol': if (v.description!.length > budget) return null; break;
+      case 'bigint':
+        if (budget < 4096) {
+          const limit = 10n ** BigInt(budget);
+          if (v >= limit || v <= -limit) return null;
+        }
+        break;
+    }
+    if (v instanceof Bytes && v.length + 3 > budget) return null;
+    const a = this.atom(v);
+    if (a !== null) return a.length <= budget ? a : null;
+    if (v instanceof Annotated) {
+      if (!this.annotations) return this.within(v.item, budget);
+      let s = '';
+      for (const x of v.annotations) {
+        const t = this.within(x, budget - s.length - 2);
+        if (t === null) return null;
+        s += '@' + t + ' ';
+      }
+      const t = this.within(v.item, budget - s.length);
+      return t === null ? null : s + t;
+    }
+    if (v instanceof Embedded) {
+      const t = this.within(this.embeddedPayload(v), budget - 2);
+      return t === null ? null : '#:' + t;
+    }
+    const p = this.parts(v);
+    if (!p) throw new EncodeError('not a Preserves value: ' + String(v));
+    let s = p.open;
+    for (let i = 0; i < p.items.length; i++) {
+      const sep = i === 0 ? '' : p.pairs ? (i % 2 === 1 ? ': ' : ', ') : ' ';
+      const t = this.within(p.items[i], budget - s.length - sep.length - p.close.length);
+      if (t === null) return null;
+      s += sep + t;
+    }
+    s += p.close;
+    return s.length <= budget ? s : null;
+  }
+
   private pretty(v: Value<T>, level: number): string {
-    const flat = this.compact(v);
-    if (flat.length + level * this.indent <= this.width) return flat;
+    const flat = this.within(v, this.width - level * this.indent);
+    if (flat !== null) return flat;
+    if (this.atom(v) !== null) return this.compact(v);
     if (v instanceof Annotated) return this.prefix(v, (x) => this.pretty(x, level));
     if (v instanceof Embedded) return '#:' + this.pretty(this.embeddedPayload(v), level);
     const p = this.parts(v);
-    if (!p) return flat;
+    if (!p) return this.compact(v);
     const pad = '\n' + ' '.repeat((level + 1) * this.indent);
     let s = p.open;
     if (p.pairs) {

@@ -36,3 +36,22 @@ test('check exits 1 with LINE:COLUMN on bad input, 0 on good input', () => {
   assert.equal(run(['check'], '<a> [b]').status, 0);
   assert.equal(run(['frobnicate'], '').status, 2);
 });
+
+test('check of empty or whitespace-only input exits 1 with one line saying there is no value', () => {
+  for (const input of ['', '  \n\t\n', '# only a comment\n']) {
+    const r = run(['check'], input);
+    assert.equal(r.status, 1, JSON.stringify(input));
+    const lines = r.stderr.toString().split('\n').filter((l) => l !== '');
+    assert.equal(lines.length, 1);
+    assert.match(lines[0], /no value/);
+  }
+  assert.equal(run(['check', '--input-format', 'binary'], new Uint8Array(0)).status, 1);
+});
+
+test('a string starting with U+FEFF keeps it through binary and back', () => {
+  const bin = run(['convert', '--output-format', 'binary'], '"\ufeffbom" |\ufeff|');
+  assert.equal(bin.status, 0);
+  assert.equal(bin.stdout.subarray(0, 8).toString('hex'), 'b106efbbbf626f6d');
+  const back = run(['convert', '--input-format', 'binary'], bin.stdout);
+  assert.ok(is(parseAll(back.stdout.toString()), ['\ufeffbom', Symbol.for('\ufeff')]));
+});
