@@ -62,9 +62,10 @@ export function leadingProgram(cmd: Command): string | null {
   // Only a simple command: with `;`, `&&`, `||`, pipes or subshells a missing first program
   // may be intended (`foo || fallback`).
   if (cmd.kind !== 'shell' || /[;&|\n()`]/.test(cmd.script)) return null;
-  const m = /^\s*([A-Za-z0-9_.\/+@%-]+)(?=\s|$)/.exec(cmd.script);
+  // `exec PROG ARGS` (the usual way to let PROG replace the shell) names PROG just as plainly.
+  const m = /^\s*(?:exec\s+)?([A-Za-z0-9_.\/+@%-]+)(?=\s|$)/.exec(cmd.script);
   if (m === null) return null;
   const word = m[1];
-  if (SHELL_WORDS.has(word) || (word.includes('/') && !word.startsWith('/'))) return null;
+  if (SHELL_WORDS.has(word) || word.startsWith('-') || (word.includes('/') && !word.startsWith('/'))) return null;
   return word;
 }

@@ -201,7 +201,7 @@ never = 192.0.2.0/24
     const table = ctl('peers', 'lab');
     assert.match(table, /^lab\s+lab-a\s+203\.0\.113\.99\s+192\.0\.2\.0\/24\s+192\.0\.2\.2\s+selected$/m);
     assert.doesNotMatch(table, /office/);
-    assert.throws(() => ctl('peers', 'nosuchgroup'), (e: { status: number; stdout: string }) => e.status === 1 && /unknown group nosuchgroup/.test(e.stdout));
+    assert.throws(() => ctl('peers', 'nosuchgroup'), (e: { status: number; stderr: string }) => e.status === 1 && /^syndicate-ctl: peers: unknown group nosuchgroup\n$/.test(e.stderr));
     // Re-read on change; a bad line names its place and leaves the other groups working.
     writeFileSync(conf + '.tmp', `[office]\nhome = 192.0.2.0/24\naway = 198.51.100.0/24\n[lab]\nlab-b = 198.51.100.0/33\n`);
     execFileSync('mv', [conf + '.tmp', conf]);
