@@ -302,9 +302,9 @@ test('a shell command the machine lacks: a plain one fails without running sh; e
   await s.daemon('noshell', '"no-such-program-xyz --opt"');
   await s.until(has(state('noshell', 'failed')), 'failed');
   await s.until((c) => c.some((l) => l.startsWith('<service-error <daemon noshell> "cannot start program \\"no-such-program-xyz\\": not found')), 'service-error says why');
-  await s.daemon('exec127', '{argv: "exec no-such-program-xyz --opt" restartDelay: 0.05}');
+  await s.daemon('exec127', '{argv: "true && no-such-program-xyz --opt" restartDelay: 0.05}');
   await s.until(has(state('exec127', 'failed')), 'failed');
-  await s.lines('command not found: "exec no-such-program-xyz --opt" (sh exit 127)', 3);
+  await s.lines('command not found: "true && no-such-program-xyz --opt" (sh exit 127)', 3);
   await s.until((c) => c.some((l) => l.startsWith('<service-error <daemon exec127> "command not found')), 'service-error says why');
   await statusLine(s, 'exec127', (l) => /restarts: [2-9]/.test(l));
   assert.ok(!s.contents().includes(state('exec127', 'ready')), 'not ready while failing');
