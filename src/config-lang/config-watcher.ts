@@ -332,7 +332,8 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
       ignored: (p: string) => path.relative(top, p).split(path.sep).some((s) => s.startsWith('.')),
       depth: isDir ? undefined : 0,
       // Without this chokidar drops a second write that follows the first within ~50 ms, and a
-      // save seen between truncate and write would load an empty file.
+      // quick save seen between truncate and write would load an empty file (a slower one still
+      // can: only a rename is one step; see the README).
       awaitWriteFinish: { stabilityThreshold: 10, pollInterval: 5 },
     });
     const mine = (f: (p: string) => void) => (p: string) => {
