@@ -15,3 +15,4 @@ export { BinaryReader, decode, decodeAll, bigintFromBytes, DEFAULT_MAX_DEPTH, ty
 export { TextReader, parse, parseAll, isSymbolChar, classifyBareWord, MAX_TEXT_INTEGER_DIGITS, type TextReaderOptions } from './text-reader.ts';
 export { TextWriter, stringify, formatDouble, isBareSymbol, type TextWriterOptions } from './text-writer.ts';
 export { decodeBase64, encodeBase64 } from './base64.ts';
+export { holdsEmbedded } from './holds-embedded.ts';

@@ -1,6 +1,6 @@
 // The records of the user-settings protocol (spec synit.md §5), declared once: constructors,
 // patterns and parsers. Synit's schema gives the first four; the last three are ours.
-import { Dictionary, Embedded, KeyedSet, Record, peel, sym, type Value } from '../preserves/index.ts';
+import { Embedded, Record, holdsEmbedded, peel, sym, type Value } from '../preserves/index.ts';
 import { P, isRef, type Assertion, type Pattern, type Ref } from '../bus/index.ts';
 
 const $command = sym('user-settings-command'), $setting = sym('user-setting');
@@ -62,13 +62,3 @@ export function replyRef(v: Value<unknown>): Ref | null {
   return e instanceof Embedded && isRef(e.value) ? e.value : null;
 }
 
-/** True when `v` holds an embedded value anywhere: such a value has no file form. */
-export function holdsEmbedded(v: Value<unknown>): boolean {
-  const x = peel(v);
-  if (x instanceof Embedded) return true;
-  if (x instanceof Record) return holdsEmbedded(x.label) || x.fields.some(holdsEmbedded);
-  if (Array.isArray(x)) return x.some(holdsEmbedded);
-  if (x instanceof KeyedSet) return [...x].some(holdsEmbedded);
-  if (x instanceof Dictionary) return [...x].some(([k, y]) => holdsEmbedded(k) || holdsEmbedded(y));
-  return false;
-}

@@ -6,7 +6,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { Embedded, KeyedSet, Dictionary, Record, is, parse, peel, strip, type Value } from '../../src/preserves/index.ts';
+import { Embedded, Record, holdsEmbedded, is, parse, strip, type Value } from '../../src/preserves/index.ts';
 import type { Assertion, Ref } from '../../src/bus/index.ts';
 import { decodeKept, encodeKept, parseStoreReply, persist, unpersist, type StoreReply } from '../../src/services/control-store.ts';
 import { arbitraryValues } from '../preserves/arbitrary-values.ts';
@@ -14,15 +14,6 @@ import { testSystem } from './service-harness.ts';
 
 const { arbValue } = arbitraryValues(200n);
 
-function holdsEmbedded(v: Value): boolean {
-  const x = peel(v);
-  if (x instanceof Embedded) return true;
-  if (x instanceof Record) return holdsEmbedded(x.label) || x.fields.some(holdsEmbedded);
-  if (Array.isArray(x)) return x.some(holdsEmbedded);
-  if (x instanceof KeyedSet) return [...x].some(holdsEmbedded);
-  if (x instanceof Dictionary) return [...x].some(([k, y]) => holdsEmbedded(k) || holdsEmbedded(y));
-  return false;
-}
 
 const storable = arbValue.filter((v) => !holdsEmbedded(v));
 
