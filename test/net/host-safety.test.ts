@@ -12,6 +12,7 @@ import { showAssertion } from '../../src/bus/index.ts';
 import { connectBus } from '../../src/cli/ctl/connect.ts';
 import type { BusConnection } from '../../src/cli/ctl/connection.ts';
 import { TOP, requireNetworkTesting, until } from './net-harness.ts';
+import { liveGroupMembers } from '../services/proc-helpers.ts';
 
 let dir = '';
 let conn: BusConnection | null = null;
@@ -63,6 +64,9 @@ test('npm start on the host leaves ip link/addr/route as they were; the stand-in
     try { process.kill(-bus.pid!, 'SIGTERM'); } catch { /* gone */ }
     const timer = setTimeout(() => { try { process.kill(-bus.pid!, 'SIGKILL'); } catch { /* gone */ } }, 20_000);
     await exited;
+    // npm may exit before the bus under it has finished stopping (and writing its logs): the
+    // run is over only when its whole process group is gone.
+    while (liveGroupMembers(bus.pid!).length > 0) await new Promise((r) => setTimeout(r, 20));
     clearTimeout(timer);
   };
 
