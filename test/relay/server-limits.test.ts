@@ -1,15 +1,22 @@
 // Floods against a real syndicate-server: unfinished big packets on many connections, a client
 // asserting without end, and more connections than the bus takes. Each costs the offending
-// connections only; the bus keeps its memory bounded and answers other clients throughout.
+// connections only; the bus keeps its memory bounded and answers other clients throughout, and
+// its other daemons (a sentinel) keep running with the pid they had before the fault.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { answers, memoryOf, openConnection, startBus, until } from './server-process.ts';
+import { type Bus, answers, isLiveSentinel, memoryOf, openConnection, sentinelPid, startBus, until } from './server-process.ts';
 
 const MiB = 1024 * 1024;
+
+/** After a fault: the sentinel recorded before it is the same live process, and the bus still shows that pid. */
+async function assertSentinelKept(bus: Bus, pid: number): Promise<void> {
+  assert.ok(isLiveSentinel(pid), `the sentinel daemon (pid ${pid}) still runs`);
+  assert.equal(await sentinelPid(bus), pid, 'the bus shows the sentinel with the same pid');
+}
 
 /** LEB128, as binary Preserves writes lengths. */
 function varint(n: number): number[] {
@@ -38,9 +45,10 @@ async function holdUnfinishedPacket(socket: net.Socket, total: number): Promise<
 }
 
 test('40 connections each holding an unfinished 16 MiB packet: the bus stays under its memory bound and serves', async (t) => {
-  const bus = await startBus();
+  const bus = await startBus({ sentinel: true });
   const conns: Awaited<ReturnType<typeof openConnection>>[] = [];
   try {
+    const sentinel = await sentinelPid(bus);
     const before = memoryOf(bus.pid).rss;
     for (let i = 0; i < 40; i++) conns.push(await openConnection({ port: bus.port, host: '127.0.0.1' }));
     // Almost all of each packet (never its end), all connections at once.
@@ -60,6 +68,7 @@ test('40 connections each holding an unfinished 16 MiB packet: the bus stays und
     assert.ok(cut.length >= 30, `most connections were cut off (${cut.length})`);
     assert.ok(cut.every((got) => got === '' || /input limit/.test(got)), 'each got the error packet (or a reset)');
     assert.ok(cut.some((got) => /input limit/.test(got)), 'the error packet names the limit');
+    await assertSentinelKept(bus, sentinel);
   } finally {
     for (const c of conns) c.socket.destroy();
     await bus.stop();
@@ -67,8 +76,9 @@ test('40 connections each holding an unfinished 16 MiB packet: the bus stays und
 });
 
 test('100 000 <resolve> from one TCP client: that client is cut off at the assertion limit, another is served', async (t) => {
-  const bus = await startBus();
+  const bus = await startBus({ sentinel: true });
   try {
+    const sentinel = await sentinelPid(bus);
     const before = memoryOf(bus.pid).rss;
     const flood = await openConnection({ port: bus.port, host: '127.0.0.1' });
     let served = 0;
@@ -96,15 +106,17 @@ test('100 000 <resolve> from one TCP client: that client is cut off at the asser
     const { peak } = memoryOf(bus.pid);
     t.diagnostic(`RSS at rest ${Math.round(before / MiB)} MiB, peak ${Math.round(peak / MiB)} MiB`);
     assert.ok(peak < before + 400 * MiB, `peak RSS ${Math.round(peak / MiB)} MiB under ${Math.round(before / MiB) + 400} MiB`);
+    await assertSentinelKept(bus, sentinel);
   } finally {
     await bus.stop();
   }
 });
 
 test('~1 000 idle TCP connections under a 1 024 fd limit: the extra ones are refused, the bus runs and still spawns daemons', async () => {
-  const bus = await startBus({ fdLimit: 1024 });
+  const bus = await startBus({ fdLimit: 1024, sentinel: true });
   const conns: net.Socket[] = [];
   try {
+    const sentinel = await sentinelPid(bus);
     let refused = 0;
     await Promise.all(Array.from({ length: 1000 }, () => new Promise<void>((resolve) => {
       const s = net.connect({ port: bus.port, host: '127.0.0.1' });
@@ -130,6 +142,7 @@ test('~1 000 idle TCP connections under a 1 024 fd limit: the extra ones are ref
       const r = spawnSync(process.execPath, [path.resolve('bin/syndicate-ctl.js'), '--socket', path.join(bus.stateDir, 'control.sock'), 'status'], { encoding: 'utf8' });
       return /<daemon late>\s+(ready|up|started)/.test(r.stdout);
     }, 'the daemon started after the flood', 30000);
+    await assertSentinelKept(bus, sentinel);
   } finally {
     for (const s of conns) s.destroy();
     await bus.stop();
@@ -137,9 +150,10 @@ test('~1 000 idle TCP connections under a 1 024 fd limit: the extra ones are ref
 });
 
 test('accept failing with EMFILE (limits raised above the descriptors): the bus runs, and the listener serves again once descriptors are free', async () => {
-  const bus = await startBus({ fdLimit: 200, args: ['--max-connections', '5000', '--max-connections-total', '5000'] });
+  const bus = await startBus({ fdLimit: 200, args: ['--max-connections', '5000', '--max-connections-total', '5000'], sentinel: true });
   const conns: net.Socket[] = [];
   try {
+    const sentinel = await sentinelPid(bus);
     let closedByBus = 0;
     await Promise.all(Array.from({ length: 400 }, () => new Promise<void>((resolve) => {
       const s = net.connect({ port: bus.port, host: '127.0.0.1' });
@@ -156,9 +170,11 @@ test('accept failing with EMFILE (limits raised above the descriptors): the bus 
     const fds = fs.readdirSync(`/proc/${bus.pid}/fd`).length;
     assert.ok(fds >= 190, `the bus is at its descriptor limit (${fds} of 200)`);
     assert.equal(bus.proc.exitCode, null, 'the bus runs');
+    assert.ok(isLiveSentinel(sentinel), `the sentinel daemon (pid ${sentinel}) runs while the bus is out of descriptors`);
     for (const s of conns) s.destroy();
     await until(() => answers({ port: bus.port, host: '127.0.0.1' }), 'the listener serving again once descriptors are free', 30000);
     assert.ok(!/Error|uncaught/i.test(bus.stderr()), bus.stderr().slice(0, 2000));
+    await assertSentinelKept(bus, sentinel);
   } finally {
     for (const s of conns) s.destroy();
     await bus.stop();

@@ -1,12 +1,16 @@
 // A real syndicate-server process for relay tests: its own config and state folders, a TCP port,
 // its stderr collected, and raw-socket probes that need nothing of ours in the test process.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
 const BIN = path.resolve('bin/syndicate-server.js');
+const CTL = path.resolve('bin/syndicate-ctl.js');
+
+/** What the sentinel daemon runs: a number unique to this test process, so its command line is ours. */
+const SENTINEL_ARG = String(4_000_000 + process.pid);
 
 /** A sync to the peer's OID 0, answered `<M #t>` at our OID 0 by any live relay (text syntax). */
 export const SYNC_PROBE = '[[0 <S #:[0 0]>]]';
@@ -53,11 +57,14 @@ export async function startBus(options: {
   /** Where to reach the port (default 127.0.0.1), and from where. */
   host?: string;
   localAddress?: string;
+  /** Also run `<daemon sentinel>` (a long sleep) whose pid a fault must leave unchanged. */
+  sentinel?: boolean;
 } = {}): Promise<Bus> {
   const top = fs.mkdtempSync(path.join(os.tmpdir(), `bus-${process.pid}-`));
   const configDir = path.join(top, 'conf'), stateDir = path.join(top, 'state');
   fs.mkdirSync(configDir);
   fs.writeFileSync(path.join(configDir, '00-bind.pr'), '<bind <ref {oid: "syndicate" key: #[]}> $config #f>\n');
+  if (options.sentinel) fs.writeFileSync(path.join(configDir, '01-sentinel.pr'), `<require-service <daemon sentinel>>\n<daemon sentinel "exec sleep ${SENTINEL_ARG}">\n`);
   for (const [name, text] of Object.entries(options.scripts ?? {})) fs.writeFileSync(path.join(configDir, name), text);
   const port = await freePort(options.host);
   const portArg = options.portArg === undefined ? (p: number) => String(p) : options.portArg;
@@ -88,6 +95,7 @@ export async function startBus(options: {
         await exit;
         clearTimeout(t);
       }
+      killLeftSentinels(stateDir);
       fs.rmSync(top, { recursive: true, force: true });
     },
   };
@@ -99,6 +107,19 @@ export async function startBus(options: {
     throw new Error(`${(e as Error).message}; stderr:\n${err}`);
   }
   return bus;
+}
+
+/** Kills a sentinel a bus left running (it was killed, not stopped), found by its pid file. */
+function killLeftSentinels(stateDir: string): void {
+  const dir = path.join(stateDir, 'pids');
+  let names: string[] = [];
+  try { names = fs.readdirSync(dir).filter((n) => n.startsWith('daemon_sentinel.')); } catch { return; }
+  for (const n of names) {
+    try {
+      const pid = Number(fs.readFileSync(path.join(dir, n), 'utf8').split(' ')[0]);
+      if (pid > 0 && isLiveSentinel(pid)) process.kill(pid, 'SIGKILL');
+    } catch { /* gone */ }
+  }
 }
 
 /** Retries `probe` (every 50 ms) until it resolves true; rejects after `ms`. */
@@ -156,4 +177,39 @@ export function openConnection(to: net.NetConnectOpts): Promise<{ socket: net.So
       resolve({ socket: s, closed });
     });
   });
+}
+
+/** The pid `syndicate-ctl status --json` shows for `<daemon ID>` when it is ready, else 0. */
+export function readyDaemonPid(bus: Bus, id: string): Promise<number> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CTL, '--socket', path.join(bus.stateDir, 'control.sock'), 'status', '--json'], { encoding: 'utf8' }, (err, stdout) => {
+      if (err) return resolve(0);
+      try {
+        const rows = JSON.parse(stdout) as { service: string; pid: number | null; state: string }[];
+        const row = rows.find((r) => r.service === `<daemon ${id}>`);
+        resolve(row?.state === 'ready' && typeof row.pid === 'number' ? row.pid : 0);
+      } catch {
+        resolve(0);
+      }
+    });
+  });
+}
+
+/** True when `pid` is a live process running the sentinel's command (not a reused pid). */
+export function isLiveSentinel(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const state = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    if (/^[ZX]$/.test(state.slice(state.lastIndexOf(')') + 2)[0])) return false;
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').includes(SENTINEL_ARG);
+  } catch {
+    return false;
+  }
+}
+
+/** Waits for the bus started with `sentinel: true` to show its sentinel ready, and returns its pid. */
+export async function sentinelPid(bus: Bus, ms = 30000): Promise<number> {
+  let pid = 0;
+  await until(async () => (pid = await readyDaemonPid(bus, 'sentinel')) > 0 && isLiveSentinel(pid), 'the sentinel daemon ready', ms);
+  return pid;
 }
