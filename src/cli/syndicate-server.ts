@@ -206,6 +206,25 @@ export function startServer(o: ServerOptions, extra: Partial<SystemOptions> = {}
 export const LAST_LINE_PREFIX = 'syndicate-server: last-line handler caught';
 
 /**
+ * The console may go away (a closed terminal, the reader of a pipe gone): the bus goes on
+ * without it. Write errors on stdout/stderr (EPIPE) are dropped instead of being raised as
+ * unhandled 'error' events.
+ */
+function ignoreConsoleErrors(): void {
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
+}
+
+/** Writes `text` to stderr if it is still there. */
+function writeConsole(text: string): void {
+  try {
+    process.stderr.write(text);
+  } catch {
+    // the console is gone
+  }
+}
+
+/**
  * The last line of defence: the bus runs next to PID 1 and must not die of an error nobody
  * caught. Every known fault is caught where it happens (costing one connection, file or actor);
  * anything reaching here is a bug, logged as one line, and the bus goes on.
@@ -265,6 +284,7 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
     process.stderr.write(`syndicate-bus: state in ${stateDir} (pid ${process.pid}); syndicate-ctl${where.from === 'default' ? '' : ' --state ' + stateDir} status\n`);
   }
   installLastLineHandlers();
+  ignoreConsoleErrors();
   // What a killed bus on this state folder left running is stopped before anything starts.
   const left = await recoverLeftovers(o.stateDir);
   if (left.liveBus !== null) {
@@ -276,9 +296,17 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
   }
   const { stop } = startServer(o);
   return await new Promise<number>((resolve) => {
+    // A failed shutdown still ends the bus (exit 1), with the reason: a bus that was asked to
+    // stop must never hang half-stopped.
     const shutdown = () => void stop()
-      .then(() => lock.release())
-      .then(() => resolve(0));
+      .then(() => 0, (e: unknown) => {
+        writeConsole(`syndicate-server: shutdown failed: ${e instanceof Error ? e.message : String(e)}\n`);
+        return 1;
+      })
+      .then(async (code) => {
+        await lock.release();
+        resolve(code);
+      });
     process.once('SIGTERM', shutdown);
     process.once('SIGINT', shutdown);
   });

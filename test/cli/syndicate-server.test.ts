@@ -213,3 +213,27 @@ test('-p, --allow and the limit options parse into listener flags and limits', a
     maxAssertions: 500, maxConnections: 10, maxConnectionsTotal: 20,
   });
 });
+
+test('a bus whose console went away (its stderr pipe closed) still stops on SIGTERM, its daemons first, and exits 0', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'console-gone-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(path.join(dir, 'conf'));
+  const token = String(5_000_000 + process.pid);
+  await writeFile(path.join(dir, 'conf', 'a.pr'), `<require-service <daemon a>>\n<daemon a "exec sleep ${token}">\n`);
+  const p = spawn(process.execPath, [BIN, '--state', path.join(dir, 'state'), '-c', path.join(dir, 'conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => { p.kill('SIGKILL'); });
+  const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+  let out = '';
+  await new Promise<void>((resolve) => p.stderr!.on('data', (d: Buffer) => { out += d; if (out.includes('<daemon a>: ready')) resolve(); }));
+  // The reader goes away; the bus keeps writing to a pipe nobody reads (EPIPE).
+  p.stderr!.destroy();
+  p.stdout!.destroy();
+  p.kill('SIGTERM');
+  // Bounded: a bus that hangs here is the bug this test is about.
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<string>((r) => { timer = setTimeout(() => r('still running 60 s after SIGTERM'), 60_000); });
+  assert.equal(await Promise.race([exited, hung]), 0);
+  clearTimeout(timer);
+  const left = spawnSync('pgrep', ['-f', `sleep ${token}`], { encoding: 'utf8' });
+  assert.equal(left.stdout.trim(), '', 'the daemon was stopped');
+});
