@@ -10,6 +10,7 @@ import { bind } from '../src/relay/gatekeeper-protocol.ts';
 import { sturdyDescriptionToValue } from '../src/relay/sturdy.ts';
 import { startSystem } from '../src/services/system.ts';
 import { figure, report } from './report.ts';
+import { freePort } from '../test/relay/server-process.ts';
 
 const CLIENTS = 200;
 const PHASE_MS = 3000;
@@ -36,14 +37,6 @@ function one(i) {
   console.log(connections);
 })();
 `;
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** p99 of the event-loop delay over `ms`, while `during` runs. */
 async function p99During(ms: number, during: () => Promise<unknown>): Promise<number> {

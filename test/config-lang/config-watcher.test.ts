@@ -245,6 +245,7 @@ test('a file that makes the parser throw costs only that file, at the first scan
 // folder swapped by rename runs the new tree's services instead of the old one's.
 import { spawnSync } from 'node:child_process';
 import { startBus, until as eventually } from '../relay/server-process.ts';
+import { alive } from '../services/proc-helpers.ts';
 
 /** `syndicate-ctl status --json` of a bus: service text → pid (null when not running). */
 function daemonPids(stateDir: string): Map<string, number | null> {
@@ -253,14 +254,6 @@ function daemonPids(stateDir: string): Map<string, number | null> {
   return new Map(rows.filter((s) => s.service.startsWith('<daemon')).map((s) => [s.service, s.state === 'ready' ? s.pid : null]));
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('a real bus: a config folder moved away stops its daemons, moved back starts them, swapped runs the new tree', LIMIT, async () => {
   const daemon = (id: string) => `<require-service <daemon ${id}>>\n<daemon ${id} "sleep 1000">\n`;

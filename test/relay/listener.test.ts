@@ -16,6 +16,7 @@ import { listenerFlagsToAssertions, unixListenerName, tcpListenerName } from '..
 import { Service } from '../../src/services/service-protocol.ts';
 import { testSystem, has } from '../services/service-harness.ts';
 import { tempDir, until } from './relay-harness.ts';
+import { freePort } from './server-process.ts';
 
 async function busWithGatekeeper() {
   let gk!: Ref;
@@ -86,14 +87,6 @@ test('unix listener: a stale socket file is replaced, a live socket is not', asy
     cap.restore();
   }
 });
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 test('tcp listener: a client outside the allow-list is refused and logged; one inside is served', async () => {
   const cap = captureLogs();

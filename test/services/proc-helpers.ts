@@ -17,6 +17,16 @@ export function liveGroupMembers(pgid: number): number[] {
   return out;
 }
 
+/** True while `pid` exists (a zombie counts: use liveGroupMembers to tell). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Collects output lines; `until(pred)` resolves when a line satisfying `pred` has arrived. */
 export class Lines {
   readonly seen: [OutputStreamName, string][] = [];

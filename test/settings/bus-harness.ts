@@ -8,6 +8,7 @@ import { Dictionary, Record, peel, sym } from '../../src/preserves/index.ts';
 import { P, showAssertion, type Assertion, type Pattern, type Ref } from '../../src/bus/index.ts';
 import { connectUnix, type Client } from '../../src/relay/client.ts';
 import { Settings, SettingsPattern, type SettingsAction } from '../../src/settings/protocol.ts';
+import { alive } from '../services/proc-helpers.ts';
 
 const SERVER = path.resolve('bin/syndicate-server.js');
 const CTL = path.resolve('bin/syndicate-ctl.js');
@@ -71,14 +72,6 @@ export class SettingsRoot {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** SIGKILL to a daemon's process group (each daemon leads its own). */
 function killGroup(pid: number): void {
