@@ -135,6 +135,14 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
     }
   });
 
+  /**
+   * A load that failed because the file went away between listing and reading (a program set it
+   * aside) is a removal: kept as a syntax error, the old version would stay in force with no
+   * later event to undo it.
+   */
+  const unlessGone = (file: string, loaded: LoadedScript): LoadedScript | undefined =>
+    loaded.kind !== 'ok' && signature(file) === '' ? undefined : loaded;
+
   /** Applies fresh loads (undefined = file gone) in one turn: new versions first, old ones after. */
   const apply = (t: Turn, loads: [string, LoadedScript | undefined][]): void => {
     const retire: Facet[] = [];
@@ -204,6 +212,9 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
     // chokidar's own scan is slow on big trees, so it runs alongside ours; once it is ready,
     // anything that changed in between is found by comparing file signatures.
     const w = fresh && options.watch !== false ? (watcher = startWatching(now.top, now.isDir)) : null;
+    // Listened for at once: on a small tree chokidar can be ready before our own scan is done,
+    // and a file removed while it scanned raises no event, so this comparison must not be missed.
+    const ready = w === null ? null : new Promise<void>((resolve) => w.once('ready', () => resolve()));
     if (fresh && options.watch !== false) watchParent();
     let files: string[];
     try {
@@ -222,7 +233,7 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
       const sig = signature(f);
       if (!fresh && seen.get(f) === sig) continue;
       seen.set(f, sig);
-      loads.push([f, guardedLoad(f, () => loadScriptFileSync(f))]);
+      loads.push([f, unlessGone(f, guardedLoad(f, () => loadScriptFileSync(f)))]);
     }
     for (const f of scripts.keys()) if (!listed.has(f)) loads.push([f, undefined]);
     for (const f of seen.keys()) if (!listed.has(f)) seen.delete(f);
@@ -233,7 +244,7 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
     });
     // Not awaited: a chokidar that never gets ready (its root gone meanwhile) must not hold up
     // the next rescan.
-    w?.once('ready', () => {
+    void ready?.then(() => {
       if (closed || watcher !== w) return;
       void listScripts(now.top).catch((): string[] => []).then((later) => {
         if (closed || watcher !== w) return;
@@ -286,14 +297,14 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
 
   let pending = new Set<string>();
   let timer: NodeJS.Timeout | null = null;
-  const flush = async (): Promise<void> => {
-    timer = null;
-    const paths = [...pending].sort();
-    pending = new Set();
+  // Batches apply one after another: a slow load of a file's older state must not land after
+  // a later batch saw the file gone (nothing would look at it again).
+  let flushing: Promise<void> = Promise.resolve();
+  const flush = async (paths: readonly string[]): Promise<void> => {
     const loads = await Promise.all(paths.map(async (p): Promise<[string, LoadedScript | undefined]> => {
       const st = await stat(p).catch(() => null);
       seen.set(p, st === null ? '' : st.mtimeMs + ':' + st.size);
-      return [p, st?.isFile() && isScriptName(p) ? await guardedLoadAsync(p) : undefined];
+      return [p, st?.isFile() && isScriptName(p) ? unlessGone(p, await guardedLoadAsync(p)) : undefined];
     }));
     recheck(paths);
     if (!closed) {
@@ -320,7 +331,10 @@ export function startConfigWatcher(t: Turn, root: string, env: Environment, opti
     pending.add(p);
     if (timer === null) {
       timer = setTimeout(() => {
-        flush().catch((e: unknown) => report(`${root}: reload failed: ${(e as Error).message}`));
+        timer = null;
+        const paths = [...pending].sort();
+        pending = new Set();
+        flushing = flushing.then(() => flush(paths)).catch((e: unknown) => report(`${root}: reload failed: ${(e as Error).message}`));
       }, options.debounceMs ?? DEBOUNCE_MS);
     }
   };

@@ -7,6 +7,7 @@
 // so that a failure never leaves a watcher holding the test file open.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { chmodSync, renameSync, symlinkSync } from 'node:fs';
 import { mkdtemp, mkdir, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -145,6 +146,20 @@ test('a save that truncates first can be seen empty: an empty file is an empty c
   await writeFile(file, '<fact v3>');
   await w.until(() => w.events.includes('+v3'));
   assert.deepEqual(w.facts(), ['<fact v3>']);
+});
+
+test('a file that vanishes while the tree is rescanned counts as removed, not as a syntax error that keeps the old version', LIMIT, async (t) => {
+  // What a settings daemon does at start: narrows the folder's mode (the parent sees the root
+  // change, so the whole tree is rescanned and chokidar restarted) and sets a bad file aside.
+  // The dangling link is a file listed by the rescan that is gone when it is read.
+  const w = await setup(t, { 'keep.pr': '<fact keep>', 'gone.pr': '<fact gone>' });
+  assert.deepEqual(w.facts(), ['<fact gone>', '<fact keep>']);
+  chmodSync(w.dir, 0o700);
+  symlinkSync(path.join(w.dir, 'nowhere'), path.join(w.dir, '.gone.pr.link'));
+  renameSync(path.join(w.dir, '.gone.pr.link'), path.join(w.dir, 'gone.pr'));
+  await w.until(() => w.events.includes('-gone'));
+  assert.deepEqual(w.facts(), ['<fact keep>']);
+  assert.ok(!w.errors.some((e) => e.includes('stays in force')), w.errors.join('\n'));
 });
 
 test('a broken file never disturbs what other files started', LIMIT, async (t) => {
