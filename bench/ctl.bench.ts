@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { P, type Assertion } from '../src/bus/index.ts';
 import { connectBus } from '../src/cli/ctl/connect.ts';
-import { Service } from '../src/services/service-protocol.ts';
+import { Service } from '../src/services/supervision/service-protocol.ts';
 import { record, sym } from '../src/preserves/index.ts';
 import { figure, report, type Figure } from './report.ts';
 

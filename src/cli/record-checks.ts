@@ -7,8 +7,8 @@ import type { Assertion } from '../bus/index.ts';
 import type { CheckedAssertion } from '../config-lang/check.ts';
 import { ScriptError } from '../config-lang/script-error.ts';
 import { literalValue } from '../config-lang/validate.ts';
-import { DaemonSpecError, parseDaemonSpec } from '../services/daemon-spec.ts';
-import { ListenerSpecError, parseListenerAddress } from '../services/relay-listener-service.ts';
+import { DaemonSpecError, parseDaemonSpec } from '../services/daemon/daemon-spec.ts';
+import { ListenerSpecError, parseListenerAddress } from '../services/listeners/relay-listener-service.ts';
 import { buildServiceModel } from './ctl/service-model.ts';
 import { allCycles } from './ctl/why.ts';
 

@@ -2,9 +2,9 @@
 import path from 'node:path';
 import { P, type Assertion, type Pattern, type Ref } from '../bus/index.ts';
 import { Record, peel } from '../preserves/index.ts';
-import { Service } from '../services/service-protocol.ts';
+import { Service } from '../services/supervision/service-protocol.ts';
 import { parseStoreReply, persist, unpersist, type StoreReply } from '../services/control-store.ts';
-import { readLastLines } from '../services/log-file.ts';
+import { readLastLines } from '../services/daemon/log-file.ts';
 import { CtlUsageError, parseCtlArgs, type CtlArgs, type CtlCommand } from './ctl/arguments.ts';
 import { connectBus } from './ctl/connect.ts';
 import { CtlFailure, CtlTimeoutError, NoBusError, snapshot, waitUntil, type BusConnection } from './ctl/connection.ts';
@@ -127,7 +127,7 @@ function sendAndSync(conn: BusConnection, message: Assertion): Promise<void> {
 /** Where the bus keeps a daemon's log files: `log/` in its state folder. */
 async function logDir(conn: BusConnection, stateDir: string, name: Assertion): Promise<string> {
   // Loaded on demand: the daemon service module pulls in process handling the other commands never need.
-  const { serviceLogDirName } = await import('../services/daemon-service.ts');
+  const { serviceLogDirName } = await import('../services/supervision/daemon-service.ts');
   return path.join(conn.info.state ?? stateDir, 'log', serviceLogDirName(name));
 }
 

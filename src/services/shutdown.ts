@@ -3,10 +3,10 @@
 // (SIGTERM, `stopTimeout`, SIGKILL); resolves once no process the bus started is alive.
 import { Record, peel, valueKey } from '../preserves/index.ts';
 import { settle } from '../bus/index.ts';
-import { daemonRegistry, type RunningDaemon } from './daemon-registry.ts';
-import { parseServiceState } from './service-protocol.ts';
-import { markStopping } from './system-stopping.ts';
-import { removeCgroupTree } from './cgroup.ts';
+import { daemonRegistry, type RunningDaemon } from './supervision/daemon-registry.ts';
+import { parseServiceState } from './supervision/service-protocol.ts';
+import { markStopping } from './supervision/system-stopping.ts';
+import { removeCgroupTree } from './daemon/cgroup.ts';
 import type { System } from './system.ts';
 
 /** What a shutdown did: how many services had a state when it began, and how long it took. */

@@ -3,19 +3,19 @@
 import path from 'node:path';
 import { Embedded, Dictionary, Record, sym } from '../preserves/index.ts';
 import { Actor, Dataspace, type Assertion, type Ref, type Turn } from '../bus/index.ts';
-import { configWatcherService } from './config-watcher-service.ts';
-import { trackDependencies } from './dependency-tracker.ts';
+import { configWatcherService } from './listeners/config-watcher-service.ts';
+import { trackDependencies } from './supervision/dependency-tracker.ts';
 import { startLogger } from './logger.ts';
-import { startStateClock } from './state-clock.ts';
+import { startStateClock } from './supervision/state-clock.ts';
 import { startControlStore } from './control-store.ts';
 import { createGatekeeper } from '../relay/gatekeeper.ts';
-import { gatekeeperService } from './gatekeeper-service.ts';
-import { listenerFlagsToAssertions, relayListenerService, unixListenerName, type ListenerLimits, type TcpFlag } from './relay-listener-service.ts';
+import { gatekeeperService } from './listeners/gatekeeper-service.ts';
+import { listenerFlagsToAssertions, relayListenerService, unixListenerName, type ListenerLimits, type TcpFlag } from './listeners/relay-listener-service.ts';
 import { reportStates } from './state-report.ts';
 import { startConfigWatcher } from '../config-lang/config-watcher.ts';
 import { envFromDictionary } from '../config-lang/environment.ts';
-import { Service } from './service-protocol.ts';
-import { serviceListener, type ServiceKind } from './service-listener.ts';
+import { Service } from './supervision/service-protocol.ts';
+import { serviceListener, type ServiceKind } from './supervision/service-listener.ts';
 
 /** The handles of a running system. */
 export interface System {

@@ -15,8 +15,8 @@ import {
 import { createGatekeeper } from '../../src/relay/gatekeeper.ts';
 import { bind } from '../../src/relay/gatekeeper-protocol.ts';
 import { sturdyDescriptionToValue } from '../../src/relay/sturdy.ts';
-import { relayListenerService, unixListenerName } from '../../src/services/relay-listener-service.ts';
-import { Service } from '../../src/services/service-protocol.ts';
+import { relayListenerService, unixListenerName } from '../../src/services/listeners/relay-listener-service.ts';
+import { Service } from '../../src/services/supervision/service-protocol.ts';
 import { testSystem, has } from '../services/service-harness.ts';
 import { tempDir } from '../relay/relay-harness.ts';
 

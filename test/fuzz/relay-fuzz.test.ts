@@ -17,8 +17,8 @@ import { PacketReader, PacketWriter } from '../../src/relay/framing.ts';
 import { parseWireRef, wireRefToValue, type WireRef } from '../../src/relay/wire-ref.ts';
 import { mintSturdyRef, sturdyDescriptionToValue, sturdyRefToValue } from '../../src/relay/sturdy.ts';
 import { connectUnix, resolveStep, type Client } from '../../src/relay/client.ts';
-import { unixListenerName } from '../../src/services/relay-listener-service.ts';
-import { Service } from '../../src/services/service-protocol.ts';
+import { unixListenerName } from '../../src/services/listeners/relay-listener-service.ts';
+import { Service } from '../../src/services/supervision/service-protocol.ts';
 import { testSystem, has } from '../services/service-harness.ts';
 
 const MAX_INPUTS = 10_000;

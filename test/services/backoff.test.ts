@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { RestartBackoff, decideOnExit } from '../../src/services/backoff.ts';
+import { RestartBackoff, decideOnExit } from '../../src/services/daemon/backoff.ts';
 
 test('restart policies decide as the reference does', () => {
   assert.equal(decideOnExit('always', true), 'restart');

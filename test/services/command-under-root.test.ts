@@ -1,7 +1,7 @@
 // `--root DIR`: a daemon program named by absolute path runs from under DIR when DIR has it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { commandUnderRoot } from '../../src/services/command.ts';
+import { commandUnderRoot } from '../../src/services/daemon/command.ts';
 
 const has = (...paths: string[]) => (p: string) => paths.includes(p);
 

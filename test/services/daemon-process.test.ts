@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parse } from '../../src/preserves/index.ts';
-import { RestartBackoff, decideOnExit } from '../../src/services/backoff.ts';
-import { parseDaemonSpec } from '../../src/services/daemon-spec.ts';
-import { DaemonProcess } from '../../src/services/daemon-process.ts';
-import { isSuccess } from '../../src/services/exit-status.ts';
-import { SpawnError } from '../../src/services/spawn-error.ts';
-import type { NotifyMessage } from '../../src/services/sd-notify.ts';
+import { RestartBackoff, decideOnExit } from '../../src/services/daemon/backoff.ts';
+import { parseDaemonSpec } from '../../src/services/daemon/daemon-spec.ts';
+import { DaemonProcess } from '../../src/services/daemon/daemon-process.ts';
+import { isSuccess } from '../../src/services/daemon/exit-status.ts';
+import { SpawnError } from '../../src/services/daemon/spawn-error.ts';
+import type { NotifyMessage } from '../../src/services/daemon/sd-notify.ts';
 import { Lines, liveGroupMembers, signal } from './proc-helpers.ts';
 
 const sh = (script: string) => ({ kind: 'shell', script }) as const;

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from '../../src/preserves/index.ts';
-import { DAEMON_SPEC_DEFAULTS, DaemonSpecError, parseDaemonSpec } from '../../src/services/daemon-spec.ts';
+import { DAEMON_SPEC_DEFAULTS, DaemonSpecError, parseDaemonSpec } from '../../src/services/daemon/daemon-spec.ts';
 
 const spec = (text: string) => parseDaemonSpec(parse(text, { positions: true, includeAnnotations: true }));
 

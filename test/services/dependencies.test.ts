@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from '../../src/preserves/index.ts';
 import { P, type Assertion } from '../../src/bus/index.ts';
-import { Service } from '../../src/services/service-protocol.ts';
-import type { ServiceKind } from '../../src/services/service-listener.ts';
+import { Service } from '../../src/services/supervision/service-protocol.ts';
+import type { ServiceKind } from '../../src/services/supervision/service-listener.ts';
 import { has, lacks, testSystem } from './service-harness.ts';
 
 const v = (s: string) => parse(s) as Assertion;

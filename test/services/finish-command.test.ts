@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DaemonProcess } from '../../src/services/daemon-process.ts';
-import { runFinish } from '../../src/services/finish-command.ts';
-import { SpawnError } from '../../src/services/spawn-error.ts';
+import { DaemonProcess } from '../../src/services/daemon/daemon-process.ts';
+import { runFinish } from '../../src/services/daemon/finish-command.ts';
+import { SpawnError } from '../../src/services/daemon/spawn-error.ts';
 import { Lines, liveGroupMembers } from './proc-helpers.ts';
 
 test('finish runs after a real exit and is told how the process ended', async () => {

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { HealthCheck, type CheckResult } from '../../src/services/health-check.ts';
+import { HealthCheck, type CheckResult } from '../../src/services/daemon/health-check.ts';
 import { Lines, liveGroupMembers, signal } from './proc-helpers.ts';
 
 test('after N failures in a row the unhealthy callback fires', async () => {

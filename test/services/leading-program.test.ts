@@ -1,7 +1,7 @@
 // leadingProgram: which shell commands plainly name a program that can be checked before `sh` runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { leadingProgram } from '../../src/services/command.ts';
+import { leadingProgram } from '../../src/services/daemon/command.ts';
 
 test('a simple command, or exec of one, names its program; builtins, options and compound lines do not', () => {
   const sh = (script: string) => leadingProgram({ kind: 'shell', script });

@@ -1,7 +1,7 @@
 // Splitting output into lines independently of how the pipe chunks it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LineSplitter, type OutputLine } from '../../src/services/line-splitter.ts';
+import { LineSplitter, type OutputLine } from '../../src/services/daemon/line-splitter.ts';
 
 const enc = new TextEncoder();
 const split = (chunks: Uint8Array[], max?: number): OutputLine[] => {

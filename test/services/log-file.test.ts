@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { LogFile, formatLogLine, readLastLines } from '../../src/services/log-file.ts';
+import { LogFile, formatLogLine, readLastLines } from '../../src/services/daemon/log-file.ts';
 
 const fresh = () => mkdtemp(path.join(tmpdir(), 'logfile-'));
 const at = new Date('2024-05-06T07:08:09.010Z');

@@ -1,8 +1,8 @@
 // Helpers for the real-process tests: an independent /proc reading of a process group, and
 // line collectors that let a test wait for an event instead of sleeping.
 import { readdirSync, readFileSync } from 'node:fs';
-import type { OutputLine } from '../../src/services/line-splitter.ts';
-import type { OutputStreamName } from '../../src/services/daemon-process.ts';
+import type { OutputLine } from '../../src/services/daemon/line-splitter.ts';
+import type { OutputStreamName } from '../../src/services/daemon/daemon-process.ts';
 
 /** Pids of live (not zombie) processes whose process group is `pgid`, straight from /proc. */
 export function liveGroupMembers(pgid: number): number[] {

@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from '../../src/preserves/index.ts';
 import type { Assertion, Handle } from '../../src/bus/index.ts';
-import { cgroup2Mount, daemonCgroupPath, removeCgroupTree } from '../../src/services/cgroup.ts';
-import { daemonService } from '../../src/services/daemon-service.ts';
-import { daemonRegistry } from '../../src/services/daemon-registry.ts';
-import { recoverLeftovers } from '../../src/services/leftovers.ts';
-import { Service } from '../../src/services/service-protocol.ts';
+import { cgroup2Mount, daemonCgroupPath, removeCgroupTree } from '../../src/services/daemon/cgroup.ts';
+import { daemonService } from '../../src/services/supervision/daemon-service.ts';
+import { daemonRegistry } from '../../src/services/supervision/daemon-registry.ts';
+import { recoverLeftovers } from '../../src/services/daemon/leftovers.ts';
+import { Service } from '../../src/services/supervision/service-protocol.ts';
 import { shutdownSystem } from '../../src/services/shutdown.ts';
 import { testSystem } from './service-harness.ts';
 

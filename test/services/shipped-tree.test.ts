@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { record } from '../../src/preserves/index.ts';
 import { P } from '../../src/bus/index.ts';
-import { daemonService } from '../../src/services/daemon-service.ts';
+import { daemonService } from '../../src/services/supervision/daemon-service.ts';
 import { shutdownSystem } from '../../src/services/shutdown.ts';
 import { show } from '../bus/harness.ts';
 import { has, testSystem } from './service-harness.ts';

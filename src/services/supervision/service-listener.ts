@@ -1,6 +1,6 @@
 // Starting a built-in service the same way for all of them: watch `<run-service PATTERN>` in
 // the config dataspace and supervise one instance per distinct service record.
-import { type Assertion, type Captures, type Pattern, type Ref, type Turn } from '../bus/index.ts';
+import { type Assertion, type Captures, type Pattern, type Ref, type Turn } from '../../bus/index.ts';
 import { ServicePattern } from './service-protocol.ts';
 import { supervise, type RestartPolicy } from './supervisor.ts';
 

@@ -1,8 +1,8 @@
 // The supervisor (spec §4.4): runs a service in its own actor, publishes its service-state,
 // restarts it by policy with the reference's 200 ms / 10 s delays, and handles
 // `<restart-service NAME>`.
-import { Record, sym } from '../preserves/index.ts';
-import { P, describeError, showAssertion, type Actor, type Assertion, type ExitReason, type Facet, type Ref, type Turn } from '../bus/index.ts';
+import { Record, sym } from '../../preserves/index.ts';
+import { P, describeError, showAssertion, type Actor, type Assertion, type ExitReason, type Facet, type Ref, type Turn } from '../../bus/index.ts';
 import { Service, ServicePattern, type ServiceState } from './service-protocol.ts';
 import { isStopping } from './system-stopping.ts';
 

@@ -8,12 +8,12 @@
 // while the listener keeps listening.
 import fs from 'node:fs';
 import net from 'node:net';
-import { Dictionary, Embedded, Record, peel, sym } from '../preserves/index.ts';
-import { P, log, isRef, type Assertion, type Facet, type Ref, type Turn } from '../bus/index.ts';
-import { attachRelay } from '../relay/relay.ts';
-import { DEFAULT_RELAY_LIMITS, RelayBudget, type RelayLimits } from '../relay/limits.ts';
-import { Service } from './service-protocol.ts';
-import type { ServiceKind } from './service-listener.ts';
+import { Dictionary, Embedded, Record, peel, sym } from '../../preserves/index.ts';
+import { P, log, isRef, type Assertion, type Facet, type Ref, type Turn } from '../../bus/index.ts';
+import { attachRelay } from '../../relay/relay.ts';
+import { DEFAULT_RELAY_LIMITS, RelayBudget, type RelayLimits } from '../../relay/limits.ts';
+import { Service } from '../supervision/service-protocol.ts';
+import type { ServiceKind } from '../supervision/service-listener.ts';
 
 /** Default permissions of a Unix listener socket: the owner only. */
 export const DEFAULT_SOCKET_MODE = 0o600;

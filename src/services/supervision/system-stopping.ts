@@ -1,6 +1,6 @@
 // Whether a system is shutting down, known to every part that could start something or report
 // a state: once set, nothing is started or restarted, and only real transitions are reported.
-import type { Ref } from '../bus/index.ts';
+import type { Ref } from '../../bus/index.ts';
 
 const stopping = new WeakSet<Ref>();
 

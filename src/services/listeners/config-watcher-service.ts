@@ -1,11 +1,11 @@
 // `<config-watcher PATH ENV>` as a service (spec §2.1): supervised, policy always; `ready` once
 // its initial scan has run.
-import { Dictionary, peel } from '../preserves/index.ts';
-import { P, type Ref } from '../bus/index.ts';
-import { startConfigWatcher } from '../config-lang/config-watcher.ts';
-import { envFromDictionary } from '../config-lang/environment.ts';
-import { Service } from './service-protocol.ts';
-import type { ServiceKind } from './service-listener.ts';
+import { Dictionary, peel } from '../../preserves/index.ts';
+import { P, type Ref } from '../../bus/index.ts';
+import { startConfigWatcher } from '../../config-lang/config-watcher.ts';
+import { envFromDictionary } from '../../config-lang/environment.ts';
+import { Service } from '../supervision/service-protocol.ts';
+import type { ServiceKind } from '../supervision/service-listener.ts';
 
 /**
  * The config-watcher service kind, publishing its states into `config`; `resolvePath` maps the

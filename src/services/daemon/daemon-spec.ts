@@ -1,6 +1,6 @@
 // The one place that knows the shape of the SPEC in `<daemon ID SPEC>` (syndicate-server spec
 // §3.1, plus our extension keys): everything else uses the typed `DaemonSpec`.
-import { Dictionary, Double, Record, peel, stringify, symbolName, type Value } from '../preserves/index.ts';
+import { Dictionary, Double, Record, peel, stringify, symbolName, type Value } from '../../preserves/index.ts';
 import type { Command } from './command.ts';
 
 /** What happens when a process exits (spec §3.3). */

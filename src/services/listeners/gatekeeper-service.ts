@@ -1,10 +1,10 @@
 // `<gatekeeper $bindspace>` as a service (spec §5.1): an extra gatekeeper resolving against
 // another bind-space, published as `<service-object <gatekeeper $bindspace> #:gk>`, then ready.
-import { Embedded, peel } from '../preserves/index.ts';
-import { P, isRef, type Ref } from '../bus/index.ts';
-import { createGatekeeper } from '../relay/gatekeeper.ts';
-import { Service } from './service-protocol.ts';
-import type { ServiceKind } from './service-listener.ts';
+import { Embedded, peel } from '../../preserves/index.ts';
+import { P, isRef, type Ref } from '../../bus/index.ts';
+import { createGatekeeper } from '../../relay/gatekeeper.ts';
+import { Service } from '../supervision/service-protocol.ts';
+import type { ServiceKind } from '../supervision/service-listener.ts';
 
 /** The gatekeeper service kind, publishing into `config`. */
 export function gatekeeperService(config: Ref): ServiceKind {

@@ -1,6 +1,6 @@
 // The records of the service protocol (spec §4.1), declared once: constructors and parsers.
-import { Record, peel, sym } from '../preserves/index.ts';
-import { P, type Assertion, type Pattern, type Ref } from '../bus/index.ts';
+import { Record, peel, sym } from '../../preserves/index.ts';
+import { P, type Assertion, type Pattern, type Ref } from '../../bus/index.ts';
 
 const $require = sym('require-service'), $run = sym('run-service'), $dependsOn = sym('depends-on');
 const $hold = sym('service-hold');

@@ -1,8 +1,8 @@
 // What the daemon service knows about the daemons of one system, for shutdown and inspection:
 // the running daemon actors, and every OS-level promise (process exits, stops, finish runs,
 // health checks) that must settle before "no process the bus started is alive" holds.
-import { valueKey } from '../preserves/index.ts';
-import type { Actor, Assertion, Ref } from '../bus/index.ts';
+import { valueKey } from '../../preserves/index.ts';
+import type { Actor, Assertion, Ref } from '../../bus/index.ts';
 
 /** A set of in-flight OS operations (process runs, stops, finish runs) that can be awaited. */
 export class PendingSet {

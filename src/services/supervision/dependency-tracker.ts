@@ -1,7 +1,7 @@
 // The dependency tracker (spec §4.2): turns `<require-service X>` plus `<depends-on X D>` into
 // `<run-service X>` while every D holds, requiring each dependee in turn. Beyond the reference,
 // `<service-hold X>` holds X down (an operator's `syndicate-ctl stop`).
-import { P, log, showAssertion as show, type Ref, type Turn } from '../bus/index.ts';
+import { P, log, showAssertion as show, type Ref, type Turn } from '../../bus/index.ts';
 import { Service, ServicePattern, parseServiceState } from './service-protocol.ts';
 
 /** Runs the tracker in the active facet, for every service required in `config`. */

@@ -5,28 +5,28 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { Bytes, Dictionary, Embedded, Record, stringify, sym, valueKey } from '../preserves/index.ts';
-import { P, settle, type Assertion, type Facet, type Field, type Ref, type Turn } from '../bus/index.ts';
-import { rfc3339 } from '../config-lang/evaluator.ts';
-import { ensurePrivateDir } from '../config-lang/durable-file.ts';
-import { attachRelay } from '../relay/relay.ts';
-import { RestartBackoff, decideOnExit, type ExitDecision } from './backoff.ts';
-import { commandProgram, commandUnderRoot, showCommand } from './command.ts';
-import { DaemonProcess, type OutputGate, type OutputStreamName } from './daemon-process.ts';
+import { Bytes, Dictionary, Embedded, Record, stringify, sym, valueKey } from '../../preserves/index.ts';
+import { P, settle, type Assertion, type Facet, type Field, type Ref, type Turn } from '../../bus/index.ts';
+import { rfc3339 } from '../../config-lang/evaluator.ts';
+import { ensurePrivateDir } from '../../config-lang/durable-file.ts';
+import { attachRelay } from '../../relay/relay.ts';
+import { RestartBackoff, decideOnExit, type ExitDecision } from '../daemon/backoff.ts';
+import { commandProgram, commandUnderRoot, showCommand } from '../daemon/command.ts';
+import { DaemonProcess, type OutputGate, type OutputStreamName } from '../daemon/daemon-process.ts';
 import { PendingSet, daemonRegistry, type DaemonHistory, type DaemonRegistry, type RunningDaemon } from './daemon-registry.ts';
-import { DaemonSpecError, parseDaemonSpec, type DaemonSpec } from './daemon-spec.ts';
-import { describeExit, isSuccess, type ExitStatus } from './exit-status.ts';
-import { runFinish } from './finish-command.ts';
-import { HealthCheck, type CheckResult } from './health-check.ts';
-import type { OutputLine } from './line-splitter.ts';
-import { LogFile } from './log-file.ts';
+import { DaemonSpecError, parseDaemonSpec, type DaemonSpec } from '../daemon/daemon-spec.ts';
+import { describeExit, isSuccess, type ExitStatus } from '../daemon/exit-status.ts';
+import { runFinish } from '../daemon/finish-command.ts';
+import { HealthCheck, type CheckResult } from '../daemon/health-check.ts';
+import type { OutputLine } from '../daemon/line-splitter.ts';
+import { LogFile } from '../daemon/log-file.ts';
 import { Service } from './service-protocol.ts';
-import { daemonCgroupRoot } from './cgroup.ts';
-import { claimPidDir, leftoverPidDir } from './leftovers.ts';
+import { daemonCgroupRoot } from '../daemon/cgroup.ts';
+import { claimPidDir, leftoverPidDir } from '../daemon/leftovers.ts';
 import { serviceReportsStart } from './supervisor.ts';
 import { isStopping } from './system-stopping.ts';
 import type { ServiceKind } from './service-listener.ts';
-import { SpawnError } from './spawn-error.ts';
+import { SpawnError } from '../daemon/spawn-error.ts';
 
 /** Where the daemon service keeps files. */
 export interface DaemonServiceOptions {
