@@ -111,7 +111,7 @@ export async function bench(): Promise<Figure[]> {
   await rm(state, { recursive: true, force: true });
   return [
     figure('ctl', 'connected restart-service to ready, median', pct(trips, 0.5), 'ms', pct(spawnToReady, 0.5)),
-    figure('ctl', 'connected restart-service to ready, median above spawn-to-ready', pct(trips, 0.5) - pct(spawnToReady, 0.5), 'ms'),
+    figure('ctl', 'connected restart-service to ready, ms above spawn-to-ready', pct(trips, 0.5) - pct(spawnToReady, 0.5), 'ms'),
     figure('ctl', 'connected restart-service to ready, p99', pct(trips, 0.99), 'ms', pct(spawnToReady, 0.99)),
     figure('ctl', 'raw restart of the same command (SIGTERM, exit, spawn), median', pct(rawRestarts, 0.5), 'ms', pct(spawnToReady, 0.5)),
     figure('ctl', 'syndicate-ctl status, whole process, median', pct(status, 0.5), 'ms', pct(baseline, 0.5)),
