@@ -10,12 +10,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { P, type Assertion } from '../src/bus/index.ts';
 import { connectBus } from '../src/cli/ctl/connect.ts';
+import { parseCtlArgs } from '../src/cli/ctl/arguments.ts';
+import { runCommand } from '../src/cli/syndicate-ctl.ts';
 import { Service } from '../src/services/service-protocol.ts';
 import { record, sym } from '../src/preserves/index.ts';
 import { figure, report, type Figure } from './report.ts';
 
 const ROUND_TRIPS = 50;
 const PROCESS_RUNS = 10;
+const START_RUNS = 20;
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 
@@ -85,6 +88,19 @@ export async function bench(): Promise<Figure[]> {
     trips.push(now() - t0);
   }
   await rawStop(raw);
+  // The "stop, then start and wait until up", connected: syndicate-ctl's own start
+  // --wait (check, both kept requests, wait) on the open connection, after an untimed stop.
+  const starts: number[] = [];
+  const startSpawns: number[] = [];
+  for (let i = 0; i < START_RUNS; i++) {
+    if (await runCommand(conn, parseCtlArgs(['stop', 'svc', '--wait']), () => {}, state) !== 0) throw new Error('stop failed');
+    const [c, spawnMs] = await rawSpawn();
+    startSpawns.push(spawnMs);
+    await rawStop(c);
+    const t0 = now();
+    if (await runCommand(conn, parseCtlArgs(['start', 'svc', '--wait']), () => {}, state) !== 0) throw new Error('start failed');
+    starts.push(now() - t0);
+  }
   await conn.close();
 
   const timeProcess = (args: string[]): number => {
@@ -113,6 +129,7 @@ export async function bench(): Promise<Figure[]> {
     figure('ctl', 'connected restart-service to ready, median', pct(trips, 0.5), 'ms', pct(spawnToReady, 0.5)),
     figure('ctl', 'connected restart-service to ready, ms above spawn-to-ready', pct(trips, 0.5) - pct(spawnToReady, 0.5), 'ms'),
     figure('ctl', 'connected restart-service to ready, p99', pct(trips, 0.99), 'ms', pct(spawnToReady, 0.99)),
+    figure('ctl', 'connected stop, then start --wait to ready (syndicate-ctl runCommand), median', pct(starts, 0.5), 'ms', pct(startSpawns, 0.5)),
     figure('ctl', 'raw restart of the same command (SIGTERM, exit, spawn), median', pct(rawRestarts, 0.5), 'ms', pct(spawnToReady, 0.5)),
     figure('ctl', 'syndicate-ctl status, whole process, median', pct(status, 0.5), 'ms', pct(baseline, 0.5)),
     figure('ctl', 'syndicate-ctl restart --wait, whole process, median', pct(restart, 0.5), 'ms', pct(baseline, 0.5)),
