@@ -1,15 +1,15 @@
 // syndicate-ctl: inspect and steer a running bus over its control socket.
 import path from 'node:path';
-import { P, type Assertion, type Pattern, type Ref } from '../bus/index.ts';
-import { Record, peel } from '../preserves/index.ts';
-import { Service } from '../services/supervision/service-protocol.ts';
+import { P, type Assertion, type Ref } from '../bus/index.ts';
 import { parseStoreReply, persist, unpersist, type StoreReply } from '../services/control-store.ts';
 import { readLastLines } from '../services/daemon/log-file.ts';
 import { CtlUsageError, parseCtlArgs, type CtlArgs, type CtlCommand } from './ctl/arguments.ts';
 import { connectBus } from './ctl/connect.ts';
-import { CtlFailure, CtlTimeoutError, NoBusError, snapshot, waitUntil, type BusConnection } from './ctl/connection.ts';
+import { CtlFailure, CtlTimeoutError, NoBusError, snapshot, type BusConnection } from './ctl/connection.ts';
 import { graphDot, graphText } from './ctl/graph.ts';
-import { buildServiceModel, displayState, emptyView, show, type ServiceView } from './ctl/service-model.ts';
+import { buildServiceModel, show, type ServiceView } from './ctl/service-model.ts';
+import { DAEMON_CONFIG, knownService, servicePatterns } from './ctl/known-service.ts';
+import { lifecycle } from './ctl/lifecycle.ts';
 import { cycleLines, statusJson, statusTable } from './ctl/status-table.ts';
 import { explain } from './ctl/why.ts';
 import { netCommand } from './ctl/net.ts';
@@ -43,44 +43,13 @@ Exit codes: 0 done, 1 failed or not found, 2 usage, 3 no bus reached, 4 timed ou
 
 export { CtlFailure } from './ctl/connection.ts';
 
-const SERVICE_LABELS = ['service-error', 'require-service', 'run-service', 'service-hold', 'service-state', 'service-state-since', 'daemon-status', 'depends-on'];
-const servicePatterns = (): Pattern[] => SERVICE_LABELS.map((l) => P.rec(l));
-/** `<daemon ID SPEC>` configurations (two fields; the service name `<daemon ID>` has one). */
-const DAEMON_CONFIG = P.rec('daemon', P.discard(), P.discard());
-
 async function services(conn: BusConnection): Promise<Map<string, ServiceView>> {
   return buildServiceModel(await snapshot(conn, servicePatterns()));
 }
 
-/** The ID of a `<daemon ID>` name, or undefined for other services. */
-function daemonId(name: Assertion): Assertion | undefined {
-  const r = peel(name);
-  return r instanceof Record && r.hasLabel('daemon') && r.fields.length === 1 ? (r.fields[0] as Assertion) : undefined;
-}
-
-/**
- * Throws `CtlFailure` unless the bus knows `name`: a daemon needs a `<daemon ID SPEC>` in its
- * configuration (a daemon service without one would report ready with nothing running); any
- * other service must be required, run, depended on or report a state.
- */
+/** The service model with `name` in it; throws `CtlFailure` unless the bus knows `name` (see `knownService`). */
 async function mustKnow(conn: BusConnection, name: Assertion): Promise<Map<string, ServiceView>> {
-  const present = await snapshot(conn, [...servicePatterns(), DAEMON_CONFIG]);
-  const model = buildServiceModel(present);
-  const id = daemonId(name);
-  const text = show(name);
-  if (id !== undefined) {
-    const idText = show(id);
-    const configured = present.some((a) => {
-      const r = peel(a);
-      return r instanceof Record && r.hasLabel('daemon') && r.fields.length === 2 && show(r.fields[0] as Assertion) === idText;
-    });
-    if (!configured) throw new CtlFailure(`${text}: no such service (no <daemon ${idText} …> in the bus's configuration)`);
-    // Configured but never required: known, and idle.
-    if (!model.has(text)) model.set(text, emptyView(name));
-  } else if (!model.has(text)) {
-    throw new CtlFailure(`${text}: no such service (nothing requires it, runs it or reports its state)`);
-  }
-  return model;
+  return knownService(await snapshot(conn, [...servicePatterns(), DAEMON_CONFIG]), name);
 }
 
 /** Asserts `build(reply)` until the control store answers (the request is durable once it does). */
@@ -198,52 +167,6 @@ export async function runCommand(conn: BusConnection, args: CtlArgs, out: (line:
     case 'net': return await netCommand(conn, c.json, out);
     case 'peers': return await peersCommand(conn, c.group ?? undefined, c.json, c.recheck, args.timeoutMs, out);
   }
-}
-
-async function lifecycle(conn: BusConnection, cmd: 'start' | 'stop' | 'restart', name: Assertion, wait: boolean, timeoutMs: number): Promise<number> {
-  const text = show(name);
-  const before = (await mustKnow(conn, name)).get(text);
-  if (cmd === 'restart' && !before?.running) {
-    throw new CtlFailure(`${text}: not running (${before ? displayState(before) : 'idle'}), so not restarted; \`syndicate-ctl start\` starts it`);
-  }
-  const requestedAt = Date.now();
-  if (cmd === 'start') {
-    await keep(conn, (r) => unpersist(Service.hold(name), r), timeoutMs);
-    await keep(conn, (r) => persist(Service.require(name), r), timeoutMs);
-  } else if (cmd === 'stop') {
-    await keep(conn, (r) => unpersist(Service.require(name), r), timeoutMs);
-    await keep(conn, (r) => persist(Service.hold(name), r), timeoutMs);
-  } else {
-    await sendAndSync(conn, Service.restart(name));
-  }
-  if (!wait) return 0;
-  const view = (present: Assertion[]) => buildServiceModel(present).get(text);
-  const oldSince = new Set(before === undefined ? [] : [...before.since.values()]);
-  // A state counts for a restart only if it appeared after the request (its since-time is new).
-  const fresh = (s: ServiceView, state: string) => {
-    if (!s.states.includes(state)) return false;
-    if (cmd !== 'restart') return true;
-    const since = s.since.get(state);
-    return since !== undefined && !oldSince.has(since) && Date.parse(since) >= requestedAt - 1;
-  };
-  const reached = (present: Assertion[]): boolean => {
-    const s = view(present);
-    if (cmd === 'stop') return s === undefined || (!s.running && !s.states.some((x) => x === 'started' || x === 'ready'));
-    if (s === undefined) return false;
-    return fresh(s, 'failed') || ((fresh(s, 'ready') || fresh(s, 'complete')) && !s.states.includes('failed'));
-  };
-  try {
-    await waitUntil(conn, servicePatterns(), reached, timeoutMs);
-  } catch (e) {
-    if (e instanceof CtlTimeoutError) throw new CtlTimeoutError(`${text}: ${e.message} waiting for ${cmd} to finish`);
-    throw e;
-  }
-  const s = (await services(conn)).get(text);
-  if (cmd !== 'stop' && s?.states.includes('failed')) {
-    const why = s.error ?? s.status?.lastExit;
-    throw new CtlFailure(`${text}: failed${why ? ': ' + why : ''}`);
-  }
-  return 0;
 }
 
 async function follow(dir: string, out: (l: string) => void): Promise<void> {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { P, type Ref } from '../../src/bus/index.ts';
@@ -79,5 +79,86 @@ test('kill -9 during 500 acknowledged asserts: every acknowledged value is kept,
       await gone;
     }
     await rm(state, { recursive: true, force: true });
+  }
+});
+
+const CTL = path.resolve('bin/syndicate-ctl.js');
+
+/** A bus on `state` running `conf`; resolves with it and a way to wait for a line on its stderr. */
+function startConfiguredBus(state: string, conf: string): Promise<{ bus: ChildProcess; line: (re: RegExp) => Promise<void>; err: () => string }> {
+  return new Promise((resolve, reject) => {
+    const bus = spawn(process.execPath, [SERVER, '--no-banner', '--state', state, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    const waiters: { re: RegExp; done: () => void }[] = [];
+    const check = () => {
+      for (const w of [...waiters]) if (w.re.test(err)) { waiters.splice(waiters.indexOf(w), 1); w.done(); }
+    };
+    const line = (re: RegExp) => new Promise<void>((done, fail) => {
+      waiters.push({ re, done });
+      check();
+      bus.once('exit', () => fail(new Error(`bus exited before ${re}: ${err}`)));
+    });
+    bus.stderr!.on('data', (d) => { err += d; check(); });
+    bus.once('exit', () => reject(new Error('bus exited: ' + err)));
+    void line(/control\.sock"> #:ref>: ready/).then(() => resolve({ bus, line, err: () => err }), () => undefined);
+  });
+}
+
+function ctl(state: string, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CTL, '--state', state, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    p.stdout!.on('data', (d) => { out += d; });
+    p.stderr!.on('data', (d) => { err += d; });
+    p.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+async function kill9(bus: ChildProcess): Promise<void> {
+  bus.removeAllListeners('exit');
+  const gone = new Promise((r) => bus.once('exit', r));
+  bus.kill('SIGKILL');
+  await gone;
+}
+
+test('start and stop are kept across kill -9 right after the acknowledgement: the started service comes back, the stopped one stays held', async () => {
+  const state = await mkdtemp(path.join(tmpdir(), `crash-hold-${process.pid}-`));
+  const conf = await mkdtemp(path.join(tmpdir(), `crash-hold-conf-${process.pid}-`));
+  let bus: ChildProcess | null = null;
+  try {
+    // Configured, not required: only a kept `start` runs it.
+    await writeFile(path.join(conf, 'svc.pr'), '<daemon crashsvc "exec sleep 1000">\n');
+    let b = await startConfiguredBus(state, conf);
+    bus = b.bus;
+    await b.line(/<config-watcher "[^"]*crash-hold-conf[^"]*"[^\n]*: ready/);
+    const started = await ctl(state, 'start', 'crashsvc');
+    assert.equal(started.code, 0, started.err);
+    await kill9(bus);
+
+    b = await startConfiguredBus(state, conf);
+    bus = b.bus;
+    await b.line(/<daemon crashsvc>: ready/);
+    const stopped = await ctl(state, 'stop', 'crashsvc');
+    assert.equal(stopped.code, 0, stopped.err);
+    await kill9(bus);
+
+    b = await startConfiguredBus(state, conf);
+    bus = b.bus;
+    await b.line(/<config-watcher "[^"]*crash-hold-conf[^"]*"[^\n]*: ready/);
+    const r = await ctl(state, 'status', 'crashsvc', '--json');
+    assert.equal(r.code, 0, r.err);
+    const [s] = JSON.parse(r.out) as { service: string; state: string; pid: number | null }[];
+    assert.deepEqual([s.service, s.state, s.pid], ['<daemon crashsvc>', 'held', null]);
+    // Held from the boot turn on: this bus never started it.
+    assert.doesNotMatch(b.err(), /<daemon crashsvc>: (started|ready)/);
+  } finally {
+    if (bus !== null && bus.exitCode === null && bus.signalCode === null) {
+      bus.removeAllListeners('exit');
+      const gone = new Promise((r) => bus!.once('exit', r));
+      bus.kill('SIGTERM');
+      await gone;
+    }
+    await rm(state, { recursive: true, force: true });
+    await rm(conf, { recursive: true, force: true });
   }
 });

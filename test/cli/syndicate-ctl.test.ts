@@ -254,3 +254,15 @@ test('status of 1 000 services through a slow pipe prints every line', async () 
     await rm(path.join(dir, 'bulk.pr'), { force: true });
   }
 });
+
+test('start --wait of a service that cannot get ready times out: exit 4, one line; the start itself is kept', async () => {
+  await untilStatus('<daemon missing-dep>', (s) => s.state === 'failed');
+  try {
+    oneLine(await ctl('start', 'blocked', '--wait', '--timeout', '3'), 4,
+      /^syndicate-ctl: <daemon blocked>: timed out after 3 s waiting for start to finish\n$/);
+    // Acknowledged before the wait ran out: the request is kept, and retract finds it.
+    assert.equal((await ctl('retract', '<require-service <daemon blocked>>')).code, 0);
+  } finally {
+    await ctl('retract', '<require-service <daemon blocked>>');
+  }
+});

@@ -2,13 +2,14 @@
 // exactly, whatever the value; assert/retract of one value apply in order.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { Embedded, Record, holdsEmbedded, is, parse, strip, type Value } from '../../src/preserves/index.ts';
-import type { Assertion, Ref } from '../../src/bus/index.ts';
-import { decodeKept, encodeKept, parseStoreReply, persist, unpersist, type StoreReply } from '../../src/services/control-store.ts';
+import { P, type Assertion, type Ref } from '../../src/bus/index.ts';
+import { decodeKept, encodeKept, parseStoreReply, persist, storeFile, unpersist, type StoreReply } from '../../src/services/control-store.ts';
 import { arbitraryValues } from '../preserves/arbitrary-values.ts';
 import { testSystem } from './service-harness.ts';
 
@@ -72,6 +73,48 @@ test('assert then retract of one value, sent back to back, ends retracted on dis
     assert.deepEqual(await request(s, (r) => unpersist(parse('<never>') as Assertion, r)), { ok: true, changed: false });
     const ref = await request(s, (r) => persist(new Record(Symbol.for('x'), [new Embedded<Ref>(r)]) as Assertion, r));
     assert.equal(ref.ok, false);
+    await s.stop();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a kept value is in the config space before the acknowledgement, and its file is on disk when the acknowledgement arrives; a withdrawn one is gone from both', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), `store-ack-${process.pid}-`));
+  try {
+    const s = await testSystem({ controlDir: dir });
+    const v = parse('<service-hold <daemon ack-order>>') as Assertion;
+    const file = storeFile(dir, v);
+    const events: string[] = [];
+    const present = () => [...s.system.configSpace.assertions()].some((a) => is(a, v));
+    await s.act((t) => void t.observe(s.system.config, P.lit(v), {
+      // Asserted in the turn that handles the request, so before the write (several steps on
+      // the thread pool) has put the file in place.
+      added: () => void events.push(`asserted, on disk ${existsSync(file)}`),
+      removed: () => void events.push('retracted'),
+    }));
+    /** Sends `build(reply)`; at the answer, notes what the space and the folder hold then. */
+    const ask = (build: (reply: Ref) => Assertion): Promise<StoreReply> => new Promise((resolve) => void s.act((t) => {
+      t.facet((t) => {
+        t.preventInertCheck();
+        const f = t.activeFacet;
+        const reply = t.ref({
+          message: (t, m) => {
+            const r = parseStoreReply(m);
+            if (r === null) return;
+            events.push(`ack: in space ${present()}, on disk ${existsSync(file) ? readFileSync(file, 'utf8').trim() : 'nothing'}`);
+            resolve(r);
+            t.stop(f);
+          },
+        });
+        t.assert(s.system.config, build(reply));
+      });
+    }));
+    assert.deepEqual(await ask((r) => persist(v, r)), { ok: true, changed: true });
+    assert.deepEqual(events, ['asserted, on disk false', `ack: in space true, on disk ${encodeKept(v).trim()}`]);
+    events.length = 0;
+    assert.deepEqual(await ask((r) => unpersist(v, r)), { ok: true, changed: true });
+    assert.deepEqual(events, ['retracted', 'ack: in space false, on disk nothing']);
     await s.stop();
   } finally {
     await rm(dir, { recursive: true, force: true });
