@@ -10,7 +10,7 @@ import type { DaemonProtocol, ReadyNotify } from './daemon-spec.ts';
 import type { ExitStatus } from './exit-status.ts';
 import { LineSplitter, type OutputLine } from './line-splitter.ts';
 import { Cgroup, killCgroup, waitCgroupEmpty } from './cgroup.ts';
-import { groupMembers, signalGroup, waitGroupGone } from './process-group.ts';
+import { groupHasLiveMember, signalGroup, waitGroupGone } from './process-group.ts';
 import { NotifySocket, type NotifyMessage } from './sd-notify.ts';
 import { spawnChild, type StartedChild } from './spawn-child.ts';
 import { SpawnError } from './spawn-error.ts';
@@ -111,7 +111,10 @@ export class DaemonProcess {
       options.onReady?.();
     };
 
-    const drained: Promise<void>[] = [];
+    // Output is delivered once every split stream has ended: counted, not a promise per stream,
+    // and the exit waits (with a timer) only when one is still open.
+    let open = 0;
+    let allDrained: (() => void) | null = null;
     const owned: Readable[] = [];
     const split = (stream: Readable | null, name: OutputStreamName) => {
       if (stream === null) return;
@@ -154,7 +157,17 @@ export class DaemonProcess {
         };
         step();
       });
-      drained.push(new Promise((resolve) => stream.once('close', () => { splitter.end(); resolve(); })));
+      open++;
+      // 'end' (every byte read) comes a loop iteration before 'close'; 'close' alone after an error.
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        splitter.end();
+        if (--open === 0) allDrained?.();
+      };
+      stream.once('end', end);
+      stream.once('close', end);
     };
     if (!relay) split(child.stdout, 'stdout');
     split(child.stderr, 'stderr');
@@ -173,17 +186,19 @@ export class DaemonProcess {
         this.status = status;
         void (async () => {
           // The leader is gone; members it left behind go too, so nothing outlives an exit.
-          if ((await this.leftMembers()) > 0) await this.clearGroup();
+          if (await this.anyLeft()) await this.clearGroup();
           await this.cgroup?.remove();
           // After the write, or a quick exit would leave a stale pid file behind.
           await pidWritten;
           if (options.pidFile !== undefined) await rm(options.pidFile, { force: true });
-          let timer: NodeJS.Timeout | undefined;
-          await Promise.race([
-            Promise.all(drained),
-            new Promise<void>((r) => { timer = setTimeout(r, OUTPUT_DRAIN_MS); }),
-          ]);
-          clearTimeout(timer);
+          if (open > 0) {
+            let timer: NodeJS.Timeout | undefined;
+            await new Promise<void>((r) => {
+              allDrained = r;
+              timer = setTimeout(r, OUTPUT_DRAIN_MS);
+            });
+            clearTimeout(timer);
+          }
           for (const s of owned) s.destroy();
           await notify?.close();
           this.done = true;
@@ -198,9 +213,13 @@ export class DaemonProcess {
    * the missing directory) when it cannot start, so a supervisor can count it as an error exit.
    */
   static async start(options: DaemonProcessOptions): Promise<DaemonProcess> {
-    const env: { [k: string]: string } = {};
-    if (!options.clearEnv) for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-    for (const [k, v] of options.env ?? []) {
+    // Without changes to the environment, spawn gets process.env itself: Node copies it once
+    // anyway, and a copy of ours first cost as much again (the most of `start`'s own time).
+    const sdNotify = options.readyNotify?.kind === 'sd-notify';
+    const inherit = !options.clearEnv && (options.env === undefined || options.env.size === 0) && !sdNotify;
+    const env: { [k: string]: string | undefined } = inherit ? process.env : {};
+    if (!inherit && !options.clearEnv) for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+    if (!inherit) for (const [k, v] of options.env ?? []) {
       if (v === null) delete env[k];
       else env[k] = v;
     }
@@ -214,7 +233,7 @@ export class DaemonProcess {
 
     const readyRef = { fire: () => {} };
     let notify: NotifySocket | null = null;
-    if (options.readyNotify?.kind === 'sd-notify') {
+    if (sdNotify) {
       notify = await NotifySocket.open((m) => {
         options.onNotify?.(m);
         if (m.get('READY') === '1') readyRef.fire();
@@ -237,7 +256,7 @@ export class DaemonProcess {
       if (options.cgroup !== undefined) cgroup = Cgroup.create(options.cgroup);
       child = await spawnChild(file, args, {
         stdio,
-        env,
+        env: inherit ? undefined : env,
         cwd: options.dir ?? undefined,
         detached: true, // setsid(): own session and process group, pgid = pid
       }, cgroup, commandProgram(options.command));
@@ -285,9 +304,9 @@ export class DaemonProcess {
     return this.groupCleared;
   }
 
-  /** How many live processes of the group (and of the cgroup, if any) are left. */
-  private async leftMembers(): Promise<number> {
-    return (await groupMembers(this.pid)).length + (this.cgroup !== null ? (await this.cgroup.members()).length : 0);
+  /** True while a live process of the group (or of the cgroup, if any) is left. */
+  private async anyLeft(): Promise<boolean> {
+    return await groupHasLiveMember(this.pid) || (this.cgroup !== null && (await this.cgroup.members()).length > 0);
   }
 
   /** TERM (and CONT) to the group and the cgroup, up to the grace, then KILL: true once empty. */
