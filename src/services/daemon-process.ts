@@ -1,7 +1,7 @@
 // One running process of a daemon, as the OS sees it: spawned in its own session (so its own
 // process group), output split into lines, readiness from fd N or sd_notify, and a stop that
 // takes the whole group down. Knows nothing of dataspaces; the daemon service drives it.
-import { constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { access, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -12,7 +12,7 @@ import { LineSplitter, type OutputLine } from './line-splitter.ts';
 import { Cgroup, killCgroup, waitCgroupEmpty } from './cgroup.ts';
 import { groupHasLiveMember, signalGroup, waitGroupGone } from './process-group.ts';
 import { NotifySocket, type NotifyMessage } from './sd-notify.ts';
-import { spawnChild, type StartedChild } from './spawn-child.ts';
+import { spawnChild, spawnChildNow, type StartedChild } from './spawn-child.ts';
 import { SpawnError } from './spawn-error.ts';
 
 /** Which of the process's output streams a line came from. */
@@ -213,16 +213,8 @@ export class DaemonProcess {
    * the missing directory) when it cannot start, so a supervisor can count it as an error exit.
    */
   static async start(options: DaemonProcessOptions): Promise<DaemonProcess> {
-    // Without changes to the environment, spawn gets process.env itself: Node copies it once
-    // anyway, and a copy of ours first cost as much again (the most of `start`'s own time).
     const sdNotify = options.readyNotify?.kind === 'sd-notify';
-    const inherit = !options.clearEnv && (options.env === undefined || options.env.size === 0) && !sdNotify;
-    const env: { [k: string]: string | undefined } = inherit ? process.env : {};
-    if (!inherit && !options.clearEnv) for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-    if (!inherit) for (const [k, v] of options.env ?? []) {
-      if (v === null) delete env[k];
-      else env[k] = v;
-    }
+    const { env, inherit } = spawnEnv(options);
 
     // `sh -c "dockerd --experimental"` with no dockerd would only say so by exit 127 after
     // running: a plainly named program that is not there fails the spawn instead.
@@ -241,21 +233,13 @@ export class DaemonProcess {
       env.NOTIFY_SOCKET = notify.socketPath;
     }
 
-    const extra: ('pipe' | 'ignore')[] = [];
-    if (options.readyNotify?.kind === 'fd') {
-      while (extra.length + 3 < options.readyNotify.fd) extra.push('ignore');
-      extra.push('pipe');
-    }
-    const stdio: ['pipe' | 'ignore', 'pipe', 'pipe', ...('pipe' | 'ignore')[]] =
-      [(options.protocol ?? 'none') !== 'none' ? 'pipe' : 'ignore', 'pipe', 'pipe', ...extra];
-
     const [file, args] = execArgs(options.command, options.extraArgs, options.name);
     let cgroup: Cgroup | null = null;
     let child: StartedChild;
     try {
       if (options.cgroup !== undefined) cgroup = Cgroup.create(options.cgroup);
       child = await spawnChild(file, args, {
-        stdio,
+        stdio: stdioFor(options),
         env: inherit ? undefined : env,
         cwd: options.dir ?? undefined,
         detached: true, // setsid(): own session and process group, pgid = pid
@@ -266,6 +250,41 @@ export class DaemonProcess {
       if (e instanceof SpawnError && e.cause !== undefined) throw await spawnError(commandProgram(options.command), options.dir ?? null, e.cause);
       throw e instanceof SpawnError ? e : new SpawnError(commandProgram(options.command), e);
     }
+    return DaemonProcess.attach(child, options, notify, readyRef, cgroup);
+  }
+
+  /**
+   * Spawns the process without awaiting anything, when nothing needs the OS first (no sd-notify
+   * socket; a shell command's program, if it names one, is on PATH): the caller can count it
+   * started in the same turn, so a `restartDelay: 0` respawn is one turn, not two. Null when the
+   * fast way does not apply or the spawn failed: `start` then does it and reports why.
+   */
+  static startNow(options: DaemonProcessOptions): DaemonProcess | null {
+    if (options.readyNotify?.kind === 'sd-notify') return null;
+    const { env, inherit } = spawnEnv(options);
+    const leading = leadingProgram(options.command);
+    if (leading !== null && !programExistsSync(leading, env.PATH ?? '', options.dir ?? null)) return null;
+    const [file, args] = execArgs(options.command, options.extraArgs, options.name);
+    let cgroup: Cgroup | null = null;
+    try {
+      if (options.cgroup !== undefined) cgroup = Cgroup.create(options.cgroup);
+    } catch {
+      return null;
+    }
+    const child = spawnChildNow(file, args, {
+      stdio: stdioFor(options),
+      env: inherit ? undefined : env,
+      cwd: options.dir ?? undefined,
+      detached: true, // setsid(): own session and process group, pgid = pid
+    }, cgroup);
+    // A cgroup made for a spawn that failed is reused by `start`'s attempt, which removes it.
+    if (child === null) return null;
+    return DaemonProcess.attach(child, options, null, { fire: () => {} }, cgroup);
+  }
+
+  /** The process object of a child that runs; everything is listened to before this returns. */
+  private static attach(child: StartedChild, options: DaemonProcessOptions, notify: NotifySocket | null,
+    readyRef: { fire: () => void }, cgroup: Cgroup | null): DaemonProcess {
     // No await from here on: the exit and output listeners go on at once (at a quick process's
     // exit Node discards the output of pipes that have no reader yet), and the caller holds the
     // process before any line or readiness can arrive. The pid file is written meanwhile.
@@ -354,6 +373,49 @@ async function programExists(program: string, searchPath: string, dir: string | 
   for (const c of candidates) {
     const ok = await stat(c).then((st) => st.isFile(), () => false) && await access(c, constants.X_OK).then(() => true, () => false);
     if (ok) return true;
+  }
+  return false;
+}
+
+/**
+ * The environment to spawn with. Without changes, process.env itself (`inherit`): Node copies
+ * it once anyway, and a copy of ours first cost as much again (most of `start`'s own time).
+ */
+function spawnEnv(options: DaemonProcessOptions): { env: { [k: string]: string | undefined }; inherit: boolean } {
+  const inherit = !options.clearEnv && (options.env === undefined || options.env.size === 0) && options.readyNotify?.kind !== 'sd-notify';
+  if (inherit) return { env: process.env, inherit };
+  const env: { [k: string]: string | undefined } = {};
+  if (!options.clearEnv) for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  for (const [k, v] of options.env ?? []) {
+    if (v === null) delete env[k];
+    else env[k] = v;
+  }
+  return { env, inherit };
+}
+
+/** stdin (a pipe only for a protocol daemon), stdout and stderr pipes, and the readiness fd. */
+function stdioFor(options: DaemonProcessOptions): ['pipe' | 'ignore', 'pipe', 'pipe', ...('pipe' | 'ignore')[]] {
+  const extra: ('pipe' | 'ignore')[] = [];
+  if (options.readyNotify?.kind === 'fd') {
+    while (extra.length + 3 < options.readyNotify.fd) extra.push('ignore');
+    extra.push('pipe');
+  }
+  return [(options.protocol ?? 'none') !== 'none' ? 'pipe' : 'ignore', 'pipe', 'pipe', ...extra];
+}
+
+/** `programExists` without awaiting (a few stat calls on cached directories). */
+function programExistsSync(program: string, searchPath: string, dir: string | null): boolean {
+  const candidates = program.startsWith('/') ? [program]
+    : searchPath.split(':').map((d) => path.resolve(dir ?? '.', d === '' ? '.' : d, program));
+  for (const c of candidates) {
+    try {
+      if (statSync(c).isFile()) {
+        accessSync(c, constants.X_OK);
+        return true;
+      }
+    } catch {
+      // not here
+    }
   }
   return false;
 }

@@ -42,4 +42,22 @@ export async function spawnChild(file: string, args: readonly string[], options:
   return child as StartedChild;
 }
 
+/**
+ * Spawns `file` at once: the child when it runs (it has a pid), or null when it could not
+ * start (the error is swallowed; `spawnChild` again names it). Given `cgroup`, born in it.
+ */
+export function spawnChildNow(file: string, args: readonly string[], options: SpawnOptions, cgroup: Cgroup | null = null): StartedChild | null {
+  let child: ChildProcess;
+  try {
+    const run = () => spawn(file, args, options);
+    child = cgroup !== null ? cgroup.spawnInside(run) : run();
+  } catch {
+    return null;
+  }
+  // A failed spawn emits 'error' on the next tick: listened to, like every stream's.
+  child.on('error', ignore);
+  for (const s of child.stdio ?? []) s?.on('error', ignore);
+  return child.pid === undefined ? null : child as StartedChild;
+}
+
 function ignore(): void {}
