@@ -1,6 +1,7 @@
 // syndicate-server: the bus. Runs config watchers on the given paths, or checks scripts.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import v8 from 'node:v8';
 import { setLogHook, stderrLogHook, settle, type LogLevel } from '../bus/index.ts';
 import { checkPaths } from '../config-lang/check.ts';
 import { daemonService } from '../services/supervision/daemon-service.ts';
@@ -262,6 +263,11 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
     // Nothing checked is no proof of anything: a path of non-scripts fails too.
     return report.errors.length > 0 || report.files === 0 ? 1 : 0;
   }
+  // Resident memory (issue 15): V8 doubles the young generation on every allocation burst
+  // (starting 100 daemons took it from 8 to 32 MB, never given back); a long-running bus is
+  // better off with more scavenges of a fixed one (measured: 80 → 71 MB RSS with 100 daemons).
+  // V8 reads this flag each time it would grow the space, so setting it now takes effect.
+  v8.setFlagsFromString('--semi-space-growth-factor=1');
   // One rule for where state lives, shared with syndicate-ctl (state-dir.ts).
   const where = locateState({ state: o.stateDir, root: o.rootDir });
   o.stateDir = where.dir;

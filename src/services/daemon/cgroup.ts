@@ -64,6 +64,8 @@ export function daemonCgroupPath(stateDir: string): string | null {
   return path.join(mount, `syndicate-${hash}`);
 }
 
+let knownMount: string | null | undefined;
+
 /** A cgroup whose processes are one daemon process and everything it starts. */
 export class Cgroup {
   readonly dir: string;
@@ -122,7 +124,8 @@ export class Cgroup {
   }
 
   private mountOf(): string | null {
-    const mount = cgroup2Mount();
+    // Read once per bus: /proc/self/mounts cost as much as making the cgroup, on every spawn.
+    const mount = (knownMount ??= cgroup2Mount());
     return mount !== null && this.dir.startsWith(mount + path.sep) ? mount : null;
   }
 }

@@ -1,7 +1,7 @@
 // One running process of a daemon, as the OS sees it: spawned in its own session (so its own
 // process group), output split into lines, readiness from fd N or sd_notify, and a stop that
 // takes the whole group down. Knows nothing of dataspaces; the daemon service drives it.
-import { constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { access, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -10,9 +10,9 @@ import type { DaemonProtocol, ReadyNotify } from './daemon-spec.ts';
 import type { ExitStatus } from './exit-status.ts';
 import { LineSplitter, type OutputLine } from './line-splitter.ts';
 import { Cgroup, killCgroup, waitCgroupEmpty } from './cgroup.ts';
-import { groupMembers, signalGroup, waitGroupGone } from './process-group.ts';
+import { groupHasLiveMember, signalGroup, waitGroupGone } from './process-group.ts';
 import { NotifySocket, type NotifyMessage } from './sd-notify.ts';
-import { spawnChild, type StartedChild } from './spawn-child.ts';
+import { spawnChild, spawnChildNow, type StartedChild } from './spawn-child.ts';
 import { SpawnError } from './spawn-error.ts';
 
 /** Which of the process's output streams a line came from. */
@@ -111,7 +111,10 @@ export class DaemonProcess {
       options.onReady?.();
     };
 
-    const drained: Promise<void>[] = [];
+    // Output is delivered once every split stream has ended: counted, not a promise per stream,
+    // and the exit waits (with a timer) only when one is still open.
+    let open = 0;
+    let allDrained: (() => void) | null = null;
     const owned: Readable[] = [];
     const split = (stream: Readable | null, name: OutputStreamName) => {
       if (stream === null) return;
@@ -154,7 +157,17 @@ export class DaemonProcess {
         };
         step();
       });
-      drained.push(new Promise((resolve) => stream.once('close', () => { splitter.end(); resolve(); })));
+      open++;
+      // 'end' (every byte read) comes a loop iteration before 'close'; 'close' alone after an error.
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        splitter.end();
+        if (--open === 0) allDrained?.();
+      };
+      stream.once('end', end);
+      stream.once('close', end);
     };
     if (!relay) split(child.stdout, 'stdout');
     split(child.stderr, 'stderr');
@@ -173,17 +186,19 @@ export class DaemonProcess {
         this.status = status;
         void (async () => {
           // The leader is gone; members it left behind go too, so nothing outlives an exit.
-          if ((await this.leftMembers()) > 0) await this.clearGroup();
+          if (await this.anyLeft()) await this.clearGroup();
           await this.cgroup?.remove();
           // After the write, or a quick exit would leave a stale pid file behind.
           await pidWritten;
           if (options.pidFile !== undefined) await rm(options.pidFile, { force: true });
-          let timer: NodeJS.Timeout | undefined;
-          await Promise.race([
-            Promise.all(drained),
-            new Promise<void>((r) => { timer = setTimeout(r, OUTPUT_DRAIN_MS); }),
-          ]);
-          clearTimeout(timer);
+          if (open > 0) {
+            let timer: NodeJS.Timeout | undefined;
+            await new Promise<void>((r) => {
+              allDrained = r;
+              timer = setTimeout(r, OUTPUT_DRAIN_MS);
+            });
+            clearTimeout(timer);
+          }
           for (const s of owned) s.destroy();
           await notify?.close();
           this.done = true;
@@ -198,12 +213,8 @@ export class DaemonProcess {
    * the missing directory) when it cannot start, so a supervisor can count it as an error exit.
    */
   static async start(options: DaemonProcessOptions): Promise<DaemonProcess> {
-    const env: { [k: string]: string } = {};
-    if (!options.clearEnv) for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-    for (const [k, v] of options.env ?? []) {
-      if (v === null) delete env[k];
-      else env[k] = v;
-    }
+    const sdNotify = options.readyNotify?.kind === 'sd-notify';
+    const { env, inherit } = spawnEnv(options);
 
     // `sh -c "dockerd --experimental"` with no dockerd would only say so by exit 127 after
     // running: a plainly named program that is not there fails the spawn instead.
@@ -214,7 +225,7 @@ export class DaemonProcess {
 
     const readyRef = { fire: () => {} };
     let notify: NotifySocket | null = null;
-    if (options.readyNotify?.kind === 'sd-notify') {
+    if (sdNotify) {
       notify = await NotifySocket.open((m) => {
         options.onNotify?.(m);
         if (m.get('READY') === '1') readyRef.fire();
@@ -222,22 +233,14 @@ export class DaemonProcess {
       env.NOTIFY_SOCKET = notify.socketPath;
     }
 
-    const extra: ('pipe' | 'ignore')[] = [];
-    if (options.readyNotify?.kind === 'fd') {
-      while (extra.length + 3 < options.readyNotify.fd) extra.push('ignore');
-      extra.push('pipe');
-    }
-    const stdio: ['pipe' | 'ignore', 'pipe', 'pipe', ...('pipe' | 'ignore')[]] =
-      [(options.protocol ?? 'none') !== 'none' ? 'pipe' : 'ignore', 'pipe', 'pipe', ...extra];
-
     const [file, args] = execArgs(options.command, options.extraArgs, options.name);
     let cgroup: Cgroup | null = null;
     let child: StartedChild;
     try {
       if (options.cgroup !== undefined) cgroup = Cgroup.create(options.cgroup);
       child = await spawnChild(file, args, {
-        stdio,
-        env,
+        stdio: stdioFor(options),
+        env: inherit ? undefined : env,
         cwd: options.dir ?? undefined,
         detached: true, // setsid(): own session and process group, pgid = pid
       }, cgroup, commandProgram(options.command));
@@ -247,6 +250,41 @@ export class DaemonProcess {
       if (e instanceof SpawnError && e.cause !== undefined) throw await spawnError(commandProgram(options.command), options.dir ?? null, e.cause);
       throw e instanceof SpawnError ? e : new SpawnError(commandProgram(options.command), e);
     }
+    return DaemonProcess.attach(child, options, notify, readyRef, cgroup);
+  }
+
+  /**
+   * Spawns the process without awaiting anything, when nothing needs the OS first (no sd-notify
+   * socket; a shell command's program, if it names one, is on PATH): the caller can count it
+   * started in the same turn, so a `restartDelay: 0` respawn is one turn, not two. Null when the
+   * fast way does not apply or the spawn failed: `start` then does it and reports why.
+   */
+  static startNow(options: DaemonProcessOptions): DaemonProcess | null {
+    if (options.readyNotify?.kind === 'sd-notify') return null;
+    const { env, inherit } = spawnEnv(options);
+    const leading = leadingProgram(options.command);
+    if (leading !== null && !programExistsSync(leading, env.PATH ?? '', options.dir ?? null)) return null;
+    const [file, args] = execArgs(options.command, options.extraArgs, options.name);
+    let cgroup: Cgroup | null = null;
+    try {
+      if (options.cgroup !== undefined) cgroup = Cgroup.create(options.cgroup);
+    } catch {
+      return null;
+    }
+    const child = spawnChildNow(file, args, {
+      stdio: stdioFor(options),
+      env: inherit ? undefined : env,
+      cwd: options.dir ?? undefined,
+      detached: true, // setsid(): own session and process group, pgid = pid
+    }, cgroup);
+    // A cgroup made for a spawn that failed is reused by `start`'s attempt, which removes it.
+    if (child === null) return null;
+    return DaemonProcess.attach(child, options, null, { fire: () => {} }, cgroup);
+  }
+
+  /** The process object of a child that runs; everything is listened to before this returns. */
+  private static attach(child: StartedChild, options: DaemonProcessOptions, notify: NotifySocket | null,
+    readyRef: { fire: () => void }, cgroup: Cgroup | null): DaemonProcess {
     // No await from here on: the exit and output listeners go on at once (at a quick process's
     // exit Node discards the output of pipes that have no reader yet), and the caller holds the
     // process before any line or readiness can arrive. The pid file is written meanwhile.
@@ -285,9 +323,9 @@ export class DaemonProcess {
     return this.groupCleared;
   }
 
-  /** How many live processes of the group (and of the cgroup, if any) are left. */
-  private async leftMembers(): Promise<number> {
-    return (await groupMembers(this.pid)).length + (this.cgroup !== null ? (await this.cgroup.members()).length : 0);
+  /** True while a live process of the group (or of the cgroup, if any) is left. */
+  private async anyLeft(): Promise<boolean> {
+    return await groupHasLiveMember(this.pid) || (this.cgroup !== null && (await this.cgroup.members()).length > 0);
   }
 
   /** TERM (and CONT) to the group and the cgroup, up to the grace, then KILL: true once empty. */
@@ -335,6 +373,49 @@ async function programExists(program: string, searchPath: string, dir: string | 
   for (const c of candidates) {
     const ok = await stat(c).then((st) => st.isFile(), () => false) && await access(c, constants.X_OK).then(() => true, () => false);
     if (ok) return true;
+  }
+  return false;
+}
+
+/**
+ * The environment to spawn with. Without changes, process.env itself (`inherit`): Node copies
+ * it once anyway, and a copy of ours first cost as much again (most of `start`'s own time).
+ */
+function spawnEnv(options: DaemonProcessOptions): { env: { [k: string]: string | undefined }; inherit: boolean } {
+  const inherit = !options.clearEnv && (options.env === undefined || options.env.size === 0) && options.readyNotify?.kind !== 'sd-notify';
+  if (inherit) return { env: process.env, inherit };
+  const env: { [k: string]: string | undefined } = {};
+  if (!options.clearEnv) for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  for (const [k, v] of options.env ?? []) {
+    if (v === null) delete env[k];
+    else env[k] = v;
+  }
+  return { env, inherit };
+}
+
+/** stdin (a pipe only for a protocol daemon), stdout and stderr pipes, and the readiness fd. */
+function stdioFor(options: DaemonProcessOptions): ['pipe' | 'ignore', 'pipe', 'pipe', ...('pipe' | 'ignore')[]] {
+  const extra: ('pipe' | 'ignore')[] = [];
+  if (options.readyNotify?.kind === 'fd') {
+    while (extra.length + 3 < options.readyNotify.fd) extra.push('ignore');
+    extra.push('pipe');
+  }
+  return [(options.protocol ?? 'none') !== 'none' ? 'pipe' : 'ignore', 'pipe', 'pipe', ...extra];
+}
+
+/** `programExists` without awaiting (a few stat calls on cached directories). */
+function programExistsSync(program: string, searchPath: string, dir: string | null): boolean {
+  const candidates = program.startsWith('/') ? [program]
+    : searchPath.split(':').map((d) => path.resolve(dir ?? '.', d === '' ? '.' : d, program));
+  for (const c of candidates) {
+    try {
+      if (statSync(c).isFile()) {
+        accessSync(c, constants.X_OK);
+        return true;
+      }
+    } catch {
+      // not here
+    }
   }
   return false;
 }

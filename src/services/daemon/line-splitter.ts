@@ -13,7 +13,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Feeds chunks in, calls `onLine` for every complete line; `end()` flushes the last one. */
 export class LineSplitter {
-  private pending: Uint8Array[] = [];
+  private readonly pending: Uint8Array[] = [];
   private pendingLength = 0;
   private readonly onLine: (line: OutputLine) => void;
   private readonly maxLine: number;
@@ -29,6 +29,14 @@ export class LineSplitter {
     for (;;) {
       const nl = chunk.indexOf(NEWLINE, start);
       const stop = nl < 0 ? chunk.length : nl + 1;
+      if (nl >= 0 && this.pendingLength === 0 && stop - start <= this.maxLine) {
+        // The common case, a whole line inside one chunk: decoded straight from the chunk,
+        // no copy (bytes are copied only when they are not UTF-8 and must outlive the chunk).
+        this.onLine(decode(chunk.subarray(start, stop), true));
+        start = stop;
+        if (start >= chunk.length) return;
+        continue;
+      }
       let piece = chunk.subarray(start, stop);
       // Cut over-long lines at the limit; the rest carries on as the next piece.
       while (this.pendingLength + piece.length > this.maxLine) {
@@ -59,15 +67,18 @@ export class LineSplitter {
 
   private emit(): void {
     const bytes = this.pending.length === 1 ? this.pending[0] : concat(this.pending, this.pendingLength);
-    this.pending = [];
+    this.pending.length = 0;
     this.pendingLength = 0;
-    let line: OutputLine;
-    try {
-      line = strictUtf8.decode(bytes);
-    } catch {
-      line = bytes;
-    }
-    this.onLine(line);
+    this.onLine(decode(bytes, false));
+  }
+}
+
+/** The line as a string when it is valid UTF-8, else its bytes (copied when `borrowed`). */
+function decode(bytes: Uint8Array, borrowed: boolean): OutputLine {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return borrowed ? bytes.slice() : bytes;
   }
 }
 

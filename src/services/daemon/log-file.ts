@@ -23,20 +23,35 @@ let lastStamp = '';
 
 /** Formats one log line: `ISO-TIMESTAMP STREAM TEXT\n`, the output's own trailing newline dropped. */
 export function formatLogLine(at: Date, stream: string, line: OutputLine): Buffer {
+  const entry = formatEntry(at, stream, line);
+  return typeof entry === 'string' ? Buffer.from(entry, 'utf8') : entry;
+}
+
+/**
+ * One log entry, as text when the line is text (encoded with the rest of its batch, so a line
+ * costs no Buffer of its own) or as bytes when it is not UTF-8.
+ */
+function formatEntry(at: Date, stream: string, line: OutputLine): string | Buffer {
   const ms = at.getTime();
   // A chatty daemon writes thousands of lines per millisecond: format the time once for them.
   if (ms !== lastStampMs) {
     lastStampMs = ms;
     lastStamp = at.toISOString();
   }
-  const prefix = `${lastStamp} ${stream} `;
   if (typeof line === 'string') {
-    const text = line.endsWith('\n') ? line.slice(0, -1) : line;
+    const end = line.endsWith('\n') ? line.length - 1 : line.length;
     // One entry per line, always: an embedded newline would forge a second entry.
-    return Buffer.from(prefix + text.replaceAll('\n', '\\n') + '\n', 'utf8');
+    const inner = line.indexOf('\n');
+    const text = inner >= 0 && inner < end ? line.slice(0, end).replaceAll('\n', '\\n') : end === line.length ? line : line.slice(0, end);
+    return lastStamp + ' ' + stream + ' ' + text + '\n';
   }
   const body = line.length > 0 && line[line.length - 1] === 0x0a ? line.subarray(0, -1) : line;
-  return Buffer.concat([Buffer.from(prefix, 'utf8'), Buffer.from(body), Buffer.from('\n')]);
+  const prefix = lastStamp + ' ' + stream + ' ';
+  const out = Buffer.allocUnsafe(Buffer.byteLength(prefix) + body.length + 1);
+  const n = out.write(prefix, 0, 'utf8');
+  out.set(body, n);
+  out[out.length - 1] = 0x0a;
+  return out;
 }
 
 /** An open log directory. Writes are queued and applied in order; `flush()` waits for them. */
@@ -45,7 +60,9 @@ export class LogFile {
   private readonly options: LogFileOptions;
   private handle: FileHandle;
   private size: number;
-  private queue: Buffer[] = [];
+  /** Entries not yet written, and their sizes in bytes (a string's is its UTF-8 length). */
+  private queue: (string | Buffer)[] = [];
+  private sizes: number[] = [];
   private pumping: Promise<void> | null = null;
   private closed = false;
   private queued = 0;
@@ -85,9 +102,11 @@ export class LogFile {
   /** Appends one output line of `stream`, stamped with `at`. Never throws; see `onError`. */
   write(stream: string, line: OutputLine, at: Date = new Date()): void {
     if (this.closed) return;
-    const entry = formatLogLine(at, stream, line);
+    const entry = formatEntry(at, stream, line);
+    const size = typeof entry === 'string' ? Buffer.byteLength(entry, 'utf8') : entry.length;
     this.queue.push(entry);
-    this.queued += entry.length;
+    this.sizes.push(size);
+    this.queued += size;
     this.pumping ??= this.pump().finally(() => { this.pumping = null; });
   }
 
@@ -106,34 +125,44 @@ export class LogFile {
   private async pump(): Promise<void> {
     while (this.queue.length > 0) {
       const entries = this.queue;
+      const sizes = this.sizes;
       this.queue = [];
-      let batch: Buffer[] = [];
+      this.sizes = [];
+      let total = 0;
+      let from = 0;
       let batchSize = 0;
       try {
-        for (const e of entries) {
-          if (this.size + batchSize > 0 && this.size + batchSize + e.length > this.options.maxSize) {
-            await this.append(batch, batchSize);
-            batch = [];
+        for (let i = 0; i < entries.length; i++) {
+          total += sizes[i];
+          if (this.size + batchSize > 0 && this.size + batchSize + sizes[i] > this.options.maxSize) {
+            await this.append(entries, from, i, batchSize);
+            from = i;
             batchSize = 0;
             await this.rotate();
           }
-          batch.push(e);
-          batchSize += e.length;
+          batchSize += sizes[i];
         }
-        await this.append(batch, batchSize);
+        await this.append(entries, from, entries.length, batchSize);
       } catch (e) {
         this.options.onError?.(e instanceof Error ? e : new Error(String(e)));
       }
-      for (const e of entries) this.queued -= e.length;
+      this.queued -= total;
     }
     const ws = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of ws) w();
   }
 
-  private async append(batch: Buffer[], batchSize: number): Promise<void> {
+  /** Writes `entries[from, to)`, `batchSize` bytes, as one buffer. */
+  private async append(entries: readonly (string | Buffer)[], from: number, to: number, batchSize: number): Promise<void> {
     if (batchSize === 0) return;
-    await this.handle.write(Buffer.concat(batch, batchSize));
+    const out = Buffer.allocUnsafe(batchSize);
+    let at = 0;
+    for (let i = from; i < to; i++) {
+      const e = entries[i];
+      at += typeof e === 'string' ? out.write(e, at, 'utf8') : (out.set(e, at), e.length);
+    }
+    await this.handle.write(out);
     this.size += batchSize;
   }
 

@@ -46,6 +46,21 @@ export async function groupMembers(pgid: number): Promise<number[]> {
 }
 
 /**
+ * True while group `pgid` has a live member. Cheaper than `groupMembers` while the leader
+ * itself lives (one kill and one small read instead of reading every /proc entry): stopping
+ * 200 daemons at once polled 200 × every process's stat file, seconds of CPU (issue 15).
+ */
+export async function groupHasLiveMember(pgid: number): Promise<boolean> {
+  if (!signalGroup(pgid, 0)) return false;
+  const stat = await readFile(`/proc/${pgid}/stat`, 'latin1').catch(() => null);
+  if (stat !== null) {
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3);
+    if (rest[0] !== 'Z' && rest[0] !== 'X' && Number(rest[2]) === pgid) return true;
+  }
+  return (await groupMembers(pgid)).length > 0;
+}
+
+/**
  * Resolves true once no live process is left in group `pgid`, or false after `timeoutMs`.
  * Polls with a short, growing interval: a group usually dies within milliseconds of a signal.
  */
@@ -53,7 +68,7 @@ export async function waitGroupGone(pgid: number, timeoutMs: number): Promise<bo
   const deadline = Date.now() + timeoutMs;
   let pause = 2;
   for (;;) {
-    if ((await groupMembers(pgid)).length === 0) return true;
+    if (!(await groupHasLiveMember(pgid))) return true;
     const left = deadline - Date.now();
     if (left <= 0) return false;
     await new Promise((r) => setTimeout(r, Math.min(pause, left)));

@@ -23,11 +23,41 @@ export async function spawnChild(file: string, args: readonly string[], options:
   }
   // Listeners before anything else can be emitted: with EMFILE Node emits 'error' on the next
   // tick and leaves `stdio` unset, which is what used to end the bus.
-  const failed = new Promise<never>((_, reject) => child.once('error', (e) => reject(new SpawnError(program, e))));
-  failed.catch(() => {});
-  child.on('error', () => {});
-  for (const s of child.stdio ?? []) s?.on('error', () => {});
-  await Promise.race([new Promise<void>((resolve) => child.once('spawn', resolve)), failed]);
+  child.on('error', ignore);
+  for (const s of child.stdio ?? []) s?.on('error', ignore);
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: Error) => {
+      child.removeListener('spawn', onSpawn);
+      reject(new SpawnError(program, e));
+    };
+    // Both listeners go once either fires: nothing of this call stays on a running child.
+    const onSpawn = () => {
+      child.removeListener('error', onError);
+      resolve();
+    };
+    child.once('error', onError);
+    child.once('spawn', onSpawn);
+  });
   if (child.pid === undefined) throw new SpawnError(program, null, 'no process id after spawn');
   return child as StartedChild;
 }
+
+/**
+ * Spawns `file` at once: the child when it runs (it has a pid), or null when it could not
+ * start (the error is swallowed; `spawnChild` again names it). Given `cgroup`, born in it.
+ */
+export function spawnChildNow(file: string, args: readonly string[], options: SpawnOptions, cgroup: Cgroup | null = null): StartedChild | null {
+  let child: ChildProcess;
+  try {
+    const run = () => spawn(file, args, options);
+    child = cgroup !== null ? cgroup.spawnInside(run) : run();
+  } catch {
+    return null;
+  }
+  // A failed spawn emits 'error' on the next tick: listened to, like every stream's.
+  child.on('error', ignore);
+  for (const s of child.stdio ?? []) s?.on('error', ignore);
+  return child.pid === undefined ? null : child as StartedChild;
+}
+
+function ignore(): void {}

@@ -449,40 +449,55 @@ function runConfig(t: Turn, st: DaemonState, spec: DaemonSpec, n: number): void 
         });
       };
 
-      const starting = DaemonProcess.start({
+      const options = {
         ...spec,
         command: commandUnderRoot(spec.command, st.ctx.options.rootDir),
         runtimeDir: st.ctx.options.runtimeDir,
         ...st.ctx.processFiles.next(),
         outputGate: st.sink,
-        onLine: (stream, line) => st.sink.line(pidBox.pid, stream, line),
+        onLine: (stream: OutputStreamName, line: OutputLine) => st.sink.line(pidBox.pid, stream, line),
         onReady: () => facet.turn(becomeReady),
-      });
-      st.track(starting.then((p) => p.exited));
-      starting.then((p) => {
+      };
+      /** The process runs: published in turn `t` of this facet. */
+      const running = (t: Turn, p: DaemonProcess): void => {
+        // A retry of a failing config clears `failed` only once the process shows it runs
+        // (ready, or up for a while), so a command that dies at once never flashes `started`.
+        const wasFailing = st.failing.value.has(n);
+        const proven = (t: Turn): void => {
+          setFailing(st, n, null);
+          st.spawned.value = true;
+          if (spec.readyOnStart) becomeReady(t);
+        };
+        if (!wasFailing) proven(t);
+        else t.after(PROOF_MS, (t) => { if (p.exitStatus === null) proven(t); });
+        setStatus({});
+        if (spec.readyNotify === null && !spec.readyOnStart) startHealth();
+        if (spec.protocol !== 'none') relayStdio(t, st, spec, p);
+      };
+      const adopt = (p: DaemonProcess): boolean => {
         proc = p;
         pidBox.pid = p.pid;
         if (released) {
           st.track(p.stop());
-          return;
+          return false;
         }
         st.live.push(p);
-        facet.turn((t) => {
-          // A retry of a failing config clears `failed` only once the process shows it runs
-          // (ready, or up for a while), so a command that dies at once never flashes `started`.
-          const wasFailing = st.failing.value.has(n);
-          const proven = (t: Turn): void => {
-            setFailing(st, n, null);
-            st.spawned.value = true;
-            if (spec.readyOnStart) becomeReady(t);
-          };
-          if (!wasFailing) proven(t);
-          else t.after(PROOF_MS, (t) => { if (p.exitStatus === null) proven(t); });
-          setStatus({});
-          if (spec.readyNotify === null && !spec.readyOnStart) startHealth();
-          if (spec.protocol !== 'none') relayStdio(t, st, spec, p);
-        });
         p.exited.then((status) => facet.turn((t) => exited(t, p, status)));
+        return true;
+      };
+      // Spawned in this very turn when nothing needs awaiting first: a respawn at
+      // `restartDelay: 0` then replaces the process within the exit's turn, without a turn
+      // (and a `ready` retracted and asserted again) in between.
+      const now = DaemonProcess.startNow(options);
+      if (now !== null) {
+        st.track(now.exited);
+        if (adopt(now)) running(t, now);
+        return;
+      }
+      const starting = DaemonProcess.start(options);
+      st.track(starting.then((p) => p.exited));
+      starting.then((p) => {
+        if (adopt(p)) facet.turn((t) => running(t, p));
       }, (e: unknown) => facet.turn((t) => {
         // A program (or directory) the machine lacks, or no descriptors (EMFILE): one log line,
         // `failed` with the reason, and another attempt after the backoff.
