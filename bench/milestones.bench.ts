@@ -1,0 +1,91 @@
+// 1 000 milestone services to `up`, in detail: the figure of bench/services.bench.ts (one cold
+// run in a fresh system) and the median of warm runs, so a profile can tell start-up cost
+// (module loading, JIT) from the per-service path.
+import { parse } from '../src/preserves/index.ts';
+import { P, settle, type Assertion, type Turn } from '../src/bus/index.ts';
+import { daemonService } from '../src/services/daemon-service.ts';
+import { Service, ServicePattern } from '../src/services/service-protocol.ts';
+import { shutdownSystem } from '../src/services/shutdown.ts';
+import { startSystem, type System } from '../src/services/system.ts';
+import { figure, report, type Figure } from './report.ts';
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
+
+const N = Number(process.env.MILESTONES ?? 1000);
+const RUNS = Number(process.env.RUNS ?? 9);
+/** `PROFILE=file.cpuprofile`: a CPU profile of the timed windows of the warm runs only. */
+const PROFILE = process.env.PROFILE;
+let session: Session | null = null;
+
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+const v = (s: string) => parse(s) as Assertion;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+function system(onBoot?: (t: Turn, s: System) => void): System {
+  return startSystem({ writeLog: () => {}, services: (config, log) => [daemonService(config, log)], onBoot });
+}
+
+/** ms from asserting `n` required milestones (a binary tree of depends-on) to all `up`. */
+async function milestonesUp(n: number): Promise<number> {
+  let up = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const s = system((t, s) => {
+    t.during(s.config, ServicePattern.run(P.bind(P.rec('milestone', P.discard()))), (t, [m]) => {
+      t.assert(s.config, Service.state(m, 'started'));
+      t.assert(s.config, Service.state(m, 'ready'));
+      t.assert(s.config, Service.state(m, 'up'));
+    });
+    t.observe(s.config, ServicePattern.state(P.bind(), P.lit(Symbol.for('up'))), {
+      added: () => { if (++up === n) done(); },
+    });
+  });
+  await settle();
+  await session?.post('Profiler.start');
+  const t0 = now();
+  s.actor.root.turn((t) => {
+    for (let i = 0; i < n; i++) {
+      const m = v(`<milestone m${i}>`);
+      t.assert(s.config, Service.require(m));
+      if (i > 0) t.assert(s.config, Service.dependsOn(m, Service.state(v(`<milestone m${(i - 1) >> 1}>`), 'up')));
+    }
+  });
+  await finished;
+  const ms = now() - t0;
+  if (session !== null) profiles.push((await session.post('Profiler.stop')).profile);
+  await shutdownSystem(s);
+  return ms;
+}
+
+const profiles: object[] = [];
+const figures: Figure[] = [];
+const cold = await milestonesUp(N);
+if (PROFILE !== undefined) {
+  session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+}
+const warm: number[] = [];
+for (let i = 0; i < RUNS; i++) warm.push(await milestonesUp(N));
+console.log(`# cold ${cold.toFixed(1)} ms; warm runs ${warm.map((x) => x.toFixed(1)).join(' ')}`);
+figures.push(figure('milestones', `${N} milestone services to up, first run`, cold, 'ms'));
+figures.push(figure('milestones', `${N} milestone services to up, warm median`, median(warm), 'ms'));
+if (PROFILE !== undefined) writeFileSync(PROFILE, JSON.stringify(mergeProfiles(profiles)));
+report(figures);
+
+/** The warm runs' profiles as one (their samples appended; node ids are per profile, so renumbered). */
+function mergeProfiles(ps: object[]): object {
+  type Node = { id: number; children?: number[] };
+  type Prof = { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number };
+  const out: Prof = { nodes: [], samples: [], timeDeltas: [], startTime: 0, endTime: 0 };
+  let base = 0;
+  for (const p of ps as Prof[]) {
+    for (const n of p.nodes) out.nodes.push({ ...n, id: n.id + base, children: n.children?.map((c) => c + base) });
+    out.samples.push(...p.samples.map((s) => s + base));
+    out.timeDeltas.push(...p.timeDeltas);
+    out.endTime += p.endTime - p.startTime;
+    base += Math.max(...p.nodes.map((n) => n.id));
+  }
+  return out;
+}
