@@ -43,6 +43,7 @@ async function milestonesUp(n: number): Promise<number> {
   await settle();
   await session?.post('Profiler.start');
   const t0 = now();
+  const c0 = process.cpuUsage();
   s.actor.root.turn((t) => {
     for (let i = 0; i < n; i++) {
       const m = v(`<milestone m${i}>`);
@@ -52,12 +53,16 @@ async function milestonesUp(n: number): Promise<number> {
   });
   await finished;
   const ms = now() - t0;
+  const c = process.cpuUsage(c0);
+  cpu.push((c.user + c.system) / 1000);
   if (session !== null) profiles.push((await session.post('Profiler.stop')).profile);
   await shutdownSystem(s);
   return ms;
 }
 
 const profiles: object[] = [];
+/** CPU ms of each run's timed window (wall time is at the mercy of a busy machine). */
+const cpu: number[] = [];
 const figures: Figure[] = [];
 const cold = await milestonesUp(N);
 if (PROFILE !== undefined) {
@@ -69,6 +74,7 @@ if (PROFILE !== undefined) {
 const warm: number[] = [];
 for (let i = 0; i < RUNS; i++) warm.push(await milestonesUp(N));
 console.log(`# cold ${cold.toFixed(1)} ms; warm runs ${warm.map((x) => x.toFixed(1)).join(' ')}`);
+console.log(`# CPU ms: cold ${cpu[0].toFixed(1)}; warm median ${median(cpu.slice(1)).toFixed(1)}`);
 figures.push(figure('milestones', `${N} milestone services to up, first run`, cold, 'ms'));
 figures.push(figure('milestones', `${N} milestone services to up, warm median`, median(warm), 'ms'));
 if (PROFILE !== undefined) writeFileSync(PROFILE, JSON.stringify(mergeProfiles(profiles)));
