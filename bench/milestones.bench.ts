@@ -9,7 +9,10 @@ import { P, settle, type Assertion, type Turn } from '../src/bus/index.ts';
 import { daemonService } from '../src/services/daemon-service.ts';
 import { Service, ServicePattern } from '../src/services/service-protocol.ts';
 import { shutdownSystem } from '../src/services/shutdown.ts';
-import { startSystem, type System } from '../src/services/system.ts';
+import { scriptEnvironment, startSystem, type System } from '../src/services/system.ts';
+import { startScript } from '../src/config-lang/evaluator.ts';
+import { envFromDictionary } from '../src/config-lang/environment.ts';
+import { loadScriptText } from '../src/config-lang/script-file.ts';
 import { figure, report, type Figure } from './report.ts';
 import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
@@ -28,17 +31,33 @@ function system(onBoot?: (t: Turn, s: System) => void): System {
   return startSystem({ writeLog: () => {}, services: (config, log) => [daemonService(config, log)], onBoot });
 }
 
-/** ms from asserting `n` required milestones (a binary tree of depends-on) to all `up`. */
-async function milestonesUp(n: number): Promise<number> {
+/** The milestone idiom as a config script (etc/syndicate/boot/010-milestone.pr, plus `up`). */
+const MILESTONE_SCRIPT = loadScriptText(`? <run-service <milestone ?m>> [
+  <service-state <milestone $m> started>
+  <service-state <milestone $m> ready>
+  <service-state <milestone $m> up>
+]`, 'milestone.pr');
+
+/**
+ * ms from asserting `n` required milestones (a binary tree of depends-on) to all `up`; the
+ * milestone idiom as a direct subscription (as services.bench.ts does) or run by the script
+ * evaluator.
+ */
+async function milestonesUp(n: number, via: 'subscription' | 'script' = 'subscription'): Promise<number> {
   let up = 0;
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
   const s = system((t, s) => {
-    t.during(s.config, ServicePattern.run(P.bind(P.rec('milestone', P.discard()))), (t, [m]) => {
-      t.assert(s.config, Service.state(m, 'started'));
-      t.assert(s.config, Service.state(m, 'ready'));
-      t.assert(s.config, Service.state(m, 'up'));
-    });
+    if (via === 'script') {
+      if (MILESTONE_SCRIPT.kind !== 'ok') throw new Error('milestone script does not parse');
+      startScript(t, MILESTONE_SCRIPT.instructions, envFromDictionary(scriptEnvironment(s.config, s.log)), { path: 'milestone.pr', scriptDir: '.' });
+    } else {
+      t.during(s.config, ServicePattern.run(P.bind(P.rec('milestone', P.discard()))), (t, [m]) => {
+        t.assert(s.config, Service.state(m, 'started'));
+        t.assert(s.config, Service.state(m, 'ready'));
+        t.assert(s.config, Service.state(m, 'up'));
+      });
+    }
     t.observe(s.config, ServicePattern.state(P.bind(), P.lit(Symbol.for('up'))), {
       added: () => { if (++up === n) done(); },
     });
@@ -110,11 +129,15 @@ const warm: number[] = [];
 for (let i = 0; i < RUNS; i++) warm.push(await milestonesUp(N));
 console.log(`# cold ${cold.toFixed(1)} ms; warm runs ${warm.map((x) => x.toFixed(1)).join(' ')}`);
 console.log(`# CPU ms: cold ${cpu[0].toFixed(1)}; warm median ${warm.length > 0 ? median(cpu.slice(1)).toFixed(1) : '-'}`);
+const scripted: number[] = [];
+for (let i = 0; i < Math.max(RUNS, 1); i++) scripted.push(await milestonesUp(N, 'script'));
+console.log(`# through the script evaluator: ${scripted.map((x) => x.toFixed(1)).join(' ')}`);
 const floor: number[] = [];
 for (let i = 0; i < Math.max(RUNS, 1); i++) floor.push(await statesUp(N));
 figures.push(figure('milestones', `${N} milestone services to up, first run`, cold, 'ms'));
 if (warm.length > 0) figures.push(figure('milestones', `${N} milestone services to up, warm median (baseline: ${N} up states asserted directly)`, median(warm), 'ms', median(floor)));
 if (PROFILE !== undefined) writeFileSync(PROFILE, JSON.stringify(mergeProfiles(profiles)));
+figures.push(figure('milestones', `${N} milestone services to up, the idiom as a script, warm median (baseline: the idiom as a subscription)`, median(scripted), 'ms', median(warm.length > 0 ? warm : [cold])));
 report(figures);
 
 /** The warm runs' profiles as one (their samples appended; node ids are per profile, so renumbered). */
