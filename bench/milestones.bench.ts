@@ -18,7 +18,7 @@ import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
 
 const N = Number(process.env.MILESTONES ?? 1000);
-const RUNS = Number(process.env.RUNS ?? 9);
+const RUNS = Number(process.env.RUNS ?? 7);
 /** `PROFILE=file.cpuprofile`: a CPU profile of the timed windows of the warm runs only. */
 const PROFILE = process.env.PROFILE;
 let session: Session | null = null;
