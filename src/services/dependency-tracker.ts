@@ -28,7 +28,7 @@ interface Required {
 
 /** A dependency that is not a service state: watched by a literal subscription of its own. */
 interface OtherDep {
-  readonly handle: Handle;
+  handle: Handle;
   present: boolean;
   users: number;
 }
@@ -105,21 +105,21 @@ export function trackDependencies(t: Turn, config: Ref): void {
       o.users++;
       return;
     }
-    const handle = t.observe(config, P.lit(dep), {
+    // Events of a subscription already withdrawn (its entry replaced or gone) are ignored.
+    const entry: OtherDep = { handle: 0, present: false, users: 1 };
+    entry.handle = t.observe(config, P.lit(dep), {
       added: () => {
-        const o = others.get(depKey);
-        if (o === undefined || o.present) return;
-        o.present = true;
+        if (others.get(depKey) !== entry || entry.present) return;
+        entry.present = true;
         presenceChanged(depKey, 1);
       },
       removed: () => {
-        const o = others.get(depKey);
-        if (o === undefined || !o.present) return;
-        o.present = false;
+        if (others.get(depKey) !== entry || !entry.present) return;
+        entry.present = false;
         presenceChanged(depKey, -1);
       },
     });
-    others.set(depKey, { handle, present: false, users: 1 });
+    others.set(depKey, entry);
   };
 
   const unwatchOther = (t: Turn, depKey: string): void => {
