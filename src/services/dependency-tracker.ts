@@ -256,6 +256,8 @@ export function trackDependencies(t: Turn, config: Ref): void {
 function cycleReporter(): { added(name: Assertion, key: string, dep: Assertion): void; removed(key: string, dep: Assertion): void } {
   /** X's key → Y's key → how many depends-on make the edge, and Y. */
   const edges = new Map<string, Map<string, { count: number; name: Assertion }>>();
+  /** Y's key → how many distinct edges lead to Y: no edge into X, no cycle through X. */
+  const incoming = new Map<string, number>();
   const pathBetween = (from: string, fromName: Assertion, to: string): Assertion[] | null => {
     const prev = new Map<string, [string, Assertion]>([[from, [from, fromName]]]);
     const queue = [from];
@@ -288,6 +290,10 @@ function cycleReporter(): { added(name: Assertion, key: string, dep: Assertion):
         return;
       }
       out.set(to, { count: 1, name: s.name });
+      incoming.set(to, (incoming.get(to) ?? 0) + 1);
+      // A new edge X → Y closes a cycle only if Y reaches X, so only if some edge leads to X:
+      // at boot, services are mostly declared before their dependents, and the search is skipped.
+      if (!incoming.has(from)) return;
       const back = pathBetween(to, s.name, from);
       if (back !== null) log({ level: 'warn', actor: 'dependency-tracker', message: `dependency cycle: ${[name, ...back].map(show).join(' -> ')}; none of these services can start` });
     },
@@ -300,6 +306,9 @@ function cycleReporter(): { added(name: Assertion, key: string, dep: Assertion):
       if (--e.count > 0) return;
       out.delete(to);
       if (out.size === 0) edges.delete(from);
+      const n = incoming.get(to)! - 1;
+      if (n > 0) incoming.set(to, n);
+      else incoming.delete(to);
     },
   };
 }
