@@ -102,11 +102,12 @@ export class Facet {
   readonly id = nextFacetId++;
   readonly children = new Set<Facet>();
   /** @internal */ readonly outbound = new Map<Handle, Outbound>();
-  private stopActions: Action[] = [];
-  private cleanups: (() => void)[] = [];
+  // Made on first use: most facets (one per matched assertion) never need all of them.
+  private stopActions: Action[] | null = null;
+  private cleanups: (() => void)[] | null = null;
   private inertPreventers = 0;
-  private linked: Actor[] = [];
-  private blocks: DataflowBlock[] = [];
+  private linked: Actor[] | null = null;
+  private blocks: DataflowBlock[] | null = null;
   /** False once the facet has begun stopping. */
   isLive = true;
   /** @internal True once its assertions are retracted: later ones would leak, so are refused. */
@@ -155,30 +156,30 @@ export class Facet {
 
   /** @internal Adds a stop action (runs in the parent when the facet stops cleanly). */
   onStop(a: Action): void {
-    this.stopActions.push(a);
+    (this.stopActions ??= []).push(a);
   }
 
   /** @internal Registers OS-level cleanup (timers) run however the facet ends. */
   addCleanup(c: () => void): void {
-    this.cleanups.push(c);
+    (this.cleanups ??= []).push(c);
   }
 
   /** @internal */
   addBlock(b: DataflowBlock): void {
-    this.blocks.push(b);
+    (this.blocks ??= []).push(b);
   }
 
   /** @internal */
   link(child: Actor): void {
-    this.linked.push(child);
+    (this.linked ??= []).push(child);
     this.inertPreventers++;
   }
 
   /** @internal */
   unlink(child: Actor): void {
-    const i = this.linked.indexOf(child);
+    const i = this.linked?.indexOf(child) ?? -1;
     if (i >= 0) {
-      this.linked.splice(i, 1);
+      this.linked!.splice(i, 1);
       this.inertPreventers--;
     }
   }
@@ -194,10 +195,12 @@ export class Facet {
       for (const c of [...this.children]) c.terminateIn(t, orderly);
       if (orderly) {
         const actions = this.stopActions;
-        this.stopActions = [];
-        t.inFacet(parent ?? this, () => {
-          for (const a of actions) a(t);
-        });
+        this.stopActions = null;
+        if (actions !== null) {
+          t.inFacet(parent ?? this, () => {
+            for (const a of actions) a(t);
+          });
+        }
       }
       this.retractAll(t);
     });
@@ -220,18 +223,23 @@ export class Facet {
   }
 
   private releaseResources(t: Turn): void {
-    for (const c of this.cleanups) {
-      try {
-        c();
-      } catch (e) {
-        log({ level: 'error', actor: this.actor.name, message: 'cleanup failed', error: e });
+    // A cleanup that registers another gets it run too, as before.
+    for (let cs = this.cleanups; cs !== null; cs = this.cleanups) {
+      this.cleanups = null;
+      for (const c of cs) {
+        try {
+          c();
+        } catch (e) {
+          log({ level: 'error', actor: this.actor.name, message: 'cleanup failed', error: e });
+        }
       }
     }
-    this.cleanups = [];
-    for (const b of this.blocks) this.actor.dataflow.forget(b);
-    this.blocks = [];
-    for (const child of this.linked) t.stopActor(child);
-    this.linked = [];
+    const blocks = this.blocks;
+    this.blocks = null;
+    for (const b of blocks ?? []) this.actor.dataflow.forget(b);
+    const linked = this.linked;
+    this.linked = null;
+    for (const child of linked ?? []) t.stopActor(child);
   }
 
   private retractAll(t: Turn): void {

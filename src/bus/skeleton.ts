@@ -193,16 +193,28 @@ export class Index {
     let m = this.present.get(rk);
     if (m === undefined) this.present.set(rk, (m = new Map()));
     m.set(vKey, v);
-    this.visit(v, rk, (h) => {
-      const cs = project(v, h.capturePaths);
-      const ck = tupleKey(cs);
-      if (h.captures.add(ck, cs) !== Change.Appeared) return;
-      for (const [obs, handles] of h.observers) handles.set(ck, t.assert(obs, cs));
-    }, (fam, lk) => {
+    // The hot path of every assertion: loops written out, no closures made per call.
+    this.addToBucket(t, this.buckets.get(rk), v, vKey);
+    if (rk !== ANY) this.addToBucket(t, this.buckets.get(ANY), v, vKey);
+  }
+
+  private addToBucket(t: Turn, b: Map<string, Family> | undefined, v: Assertion, vKey: string): void {
+    if (b === undefined) return;
+    for (const fam of b.values()) {
+      if (!passes(fam.guards, v)) continue;
+      const lk = projectKey(v, fam.constPaths);
       let c = fam.cache.get(lk);
       if (c === undefined) fam.cache.set(lk, (c = new Map()));
       c.set(vKey, v);
-    });
+      const leaf = fam.leaves.get(lk);
+      if (leaf === undefined) continue;
+      for (const h of leaf.handlers.values()) {
+        const cs = project(v, h.capturePaths);
+        const ck = tupleKey(cs);
+        if (h.captures.add(ck, cs) !== Change.Appeared) continue;
+        for (const [obs, handles] of h.observers) handles.set(ck, t.assert(obs, cs));
+      }
+    }
   }
 
   /** Forgets a distinct assertion and retracts what observers saw of it, when it was the last source. */

@@ -34,10 +34,34 @@ export const MAX_TEMPLATE_NODES = 1 << 20;
 /** Builds the value a template denotes in `env`; a runtime error past MAX_TEMPLATE_NODES. */
 export function instantiate(token: Token, env: Environment): Assertion {
   const v = build(token, env);
+  // The usual template is a handful of nodes: counted plainly, without the memo's map and
+  // closures (they were most of what a script's `?` body allocated per match).
+  if (smallTreeSize(v, SMALL_TREE) <= SMALL_TREE) return v;
   if (treeSize(v, new Map(), MAX_TEMPLATE_NODES) > MAX_TEMPLATE_NODES) {
     throw ScriptRuntimeError.at(`Template builds a value of more than ${MAX_TEMPLATE_NODES} nodes`, token);
   }
   return v;
+}
+
+/** Past this many nodes (counted plainly) the size is counted again with `treeSize`'s memo. */
+const SMALL_TREE = 4096;
+
+/** Nodes of `v` as a tree (shared parts counted each time), counting stops once past `budget`. */
+function smallTreeSize(v: Assertion, budget: number): number {
+  if (typeof v !== 'object' || v === null) return 1;
+  let n = 1;
+  const p = peel(v);
+  if (p instanceof Record) {
+    n += smallTreeSize(p.label, budget - n);
+    for (let i = 0; i < p.fields.length && n <= budget; i++) n += smallTreeSize(p.fields[i], budget - n);
+  } else if (Array.isArray(p)) {
+    for (let i = 0; i < p.length && n <= budget; i++) n += smallTreeSize(p[i], budget - n);
+  } else if (p instanceof KeyedSet) {
+    for (const x of p) { if (n > budget) break; n += smallTreeSize(x, budget - n); }
+  } else if (p instanceof Dictionary) {
+    for (const [k, x] of p) { if (n > budget) break; n += smallTreeSize(k, budget - n); n += smallTreeSize(x, budget - n); }
+  }
+  return n;
 }
 
 /** Nodes of `v` as a tree, counting shared parts each time, in time linear in distinct objects. */

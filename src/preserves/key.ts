@@ -19,18 +19,29 @@ export function valueKey(v: Value<any>): string {
     case 'number': return 'i' + v + ';';
     case 'bigint': return 'i' + v + ';';
     case 'string': return 's' + v.length + ':' + v;
-    case 'symbol': { const n = v.description!; return 'y' + n.length + ':' + n; }
-  }
-  if (Array.isArray(v)) {
-    let s = '[';
-    for (let i = 0; i < v.length; i++) s += valueKey(v[i]);
-    return s + ']';
+    case 'symbol': return symbolKey(v);
   }
   if (v instanceof Record) {
+    // Records of atoms (service names, states, the usual assertion) are keyed again and again
+    // as parts of bigger values and projections: their key is kept once made. A record with
+    // something mutable inside (sequence, dictionary, set, bytes) is keyed afresh each time.
+    const m = v.memoKey;
+    if (m !== undefined) return m;
+    const outer = mutableSeen;
+    mutableSeen = false;
     let s = '<' + valueKey(v.label);
     const f = v.fields;
     for (let i = 0; i < f.length; i++) s += valueKey(f[i]);
-    return s + '>';
+    s += '>';
+    if (!mutableSeen) v.memoKey = s;
+    mutableSeen ||= outer;
+    return s;
+  }
+  if (Array.isArray(v)) {
+    mutableSeen = true;
+    let s = '[';
+    for (let i = 0; i < v.length; i++) s += valueKey(v[i]);
+    return s + ']';
   }
   if (v instanceof Annotated) return valueKey(v.item);
   if (v instanceof Double) {
@@ -38,6 +49,11 @@ export function valueKey(v: Value<any>): string {
     if (Number.isNaN(n)) return 'n' + new Bytes(v.nanBits!).toHex() + ';';
     return 'd' + (Object.is(n, -0) ? '-0' : String(n)) + ';';
   }
+  if (v instanceof Embedded) {
+    // A ref's identity never changes; a generic payload is keyed (and judged) as a value.
+    return v.generic ? 'e' + valueKey(v.value as Value<any>) : 'E' + identityOf(v.value) + ';';
+  }
+  mutableSeen = true;
   if (v instanceof Bytes) return 'b' + v.length + ':' + v.toLatin1();
   if (v instanceof KeyedSet) return '#{' + [...v.keys()].sort().join('') + '}';
   if (v instanceof Dictionary) {
@@ -45,10 +61,23 @@ export function valueKey(v: Value<any>): string {
     for (const [k, x] of v.entriesByKey()) parts.push(k + valueKey(x));
     return '{' + parts.sort().join('') + '}';
   }
-  if (v instanceof Embedded) {
-    return v.generic ? 'e' + valueKey(v.value as Value<any>) : 'E' + identityOf(v.value) + ';';
-  }
   throw new TypeError('not a Preserves value: ' + String(v));
+}
+
+/** Set while keying a record when a part of it could change later (its key is then not kept). */
+let mutableSeen = false;
+
+/** Keys of registered symbols (all symbols of Preserves data are): made once each. */
+const symbolKeys = new Map<symbol, string>();
+
+function symbolKey(v: symbol): string {
+  let k = symbolKeys.get(v);
+  if (k !== undefined) return k;
+  const n = v.description!;
+  k = 'y' + n.length + ':' + n;
+  // Only registered symbols are kept: they live for ever anyway; others would leak here.
+  if (Symbol.keyFor(v) !== undefined) symbolKeys.set(v, k);
+  return k;
 }
 
 /** Member keys longer than this are replaced by a digest (see `memberKey`). */

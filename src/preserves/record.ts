@@ -5,9 +5,24 @@ import { peel } from './annotated.ts';
 export class Record<T = unknown> {
   readonly label: Value<T>;
   readonly fields: Value<T>[];
+  /**
+   * `valueKey` of this record, kept by key.ts once computed when nothing inside can change
+   * (atoms, embeddeds and such records only). Private: invisible to deep equality and copies.
+   */
+  #key: string | undefined = undefined;
   constructor(label: Value<T>, fields: Value<T>[]) {
     this.label = label;
     this.fields = fields;
+  }
+
+  /** @internal The memoised `valueKey` (see key.ts), if any. */
+  get memoKey(): string | undefined {
+    return this.#key;
+  }
+
+  /** @internal Set by key.ts only. */
+  set memoKey(k: string | undefined) {
+    this.#key = k;
   }
 
   get length(): number {
