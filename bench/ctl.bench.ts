@@ -9,6 +9,9 @@ import { connectBus } from '../src/cli/ctl/connect.ts';
 import { Service } from '../src/services/service-protocol.ts';
 import { record, sym } from '../src/preserves/index.ts';
 import { figure, report, type Figure } from './report.ts';
+import { startBusy } from './busy.ts';
+
+startBusy(); // --busy: a CPU burner for this bench's whole run (bench/busy.ts)
 
 const ROUND_TRIPS = 50;
 const PROCESS_RUNS = 10;
