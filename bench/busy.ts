@@ -37,6 +37,8 @@ export function startBusy(argv: readonly string[] = process.argv): void {
     : [process.execPath, ['-e', BURNER]];
   // taskset execs node, so the burner's parent is this process either way.
   burner = spawn(cmd, args, { stdio: 'ignore' });
+  // Unreferenced: the burner must not keep the bench alive once its work is done ('exit' kills it).
+  burner.unref();
   burner.on('error', (e) => { console.error(`--busy: the CPU burner failed to start: ${e.message}`); });
   process.env[BUSY_ENV] = '1';
   process.once('exit', stopBusy);
