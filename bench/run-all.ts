@@ -6,13 +6,15 @@
 //   --busy       run each bench twice, quiet then with the CPU burner (bench/busy.ts), and check
 //                every busy figure against the quiet one
 //   --no-build   do not run `npm run build` first
+//   --targets    the table shows only the figures the issue sets a target for
+//   --from LOG   run nothing: make the table from the figure lines of a saved run's output
 // Exit status 1 when a bench failed (its figures are missing); missed targets do not fail the run.
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { parseFigureLine, type Figure } from './report.ts';
-import { evaluate, formatTable } from './table.ts';
+import { evaluate, formatTable, targetRows } from './table.ts';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -50,6 +52,22 @@ function runBench(file: string, extra: string[]): Promise<{ figures: Figure[]; o
   });
 }
 
+/** Prints the table of `quiet` and busy figures; the exit code says whether a bench failed. */
+function table(quiet: Figure[], loaded: Figure[], failed: string[]): void {
+  console.log('\n## all figures against the targets (bench/targets.ts)\n');
+  const rows = evaluate(quiet, loaded);
+  console.log(formatTable(args.includes('--targets') ? targetRows(rows) : rows));
+  if (failed.length > 0) console.log(`\nfailed: ${failed.join(', ')}`);
+  process.exitCode = failed.length > 0 ? 1 : 0;
+}
+
+const from = list('--from')[0];
+if (from !== undefined) {
+  const figures = readFileSync(from, 'utf8').split('\n').map((l) => parseFigureLine(l.trim())).filter((f) => f !== undefined);
+  table(figures.filter((f) => f.busy !== true), figures.filter((f) => f.busy === true), []);
+  process.exit();
+}
+
 const files = readdirSync(dir)
   .filter((n) => n.endsWith('.bench.ts'))
   .filter((n) => only.length === 0 || only.some((o) => n.includes(o)))
@@ -80,7 +98,4 @@ for (const f of files) {
     if (!b.ok) failed.push(`${f} --busy`);
   }
 }
-console.log('\n## all figures against the targets (bench/targets.ts)\n');
-console.log(formatTable(evaluate(quiet, loaded)));
-if (failed.length > 0) console.log(`\nfailed: ${failed.join(', ')}`);
-process.exitCode = failed.length > 0 ? 1 : 0;
+table(quiet, loaded, failed);

@@ -80,7 +80,7 @@ export function evaluate(quiet: readonly Figure[], busy: readonly Figure[] = [],
       rows.push(check(f, t));
     }
   }
-  for (const t of targets) if (!used.has(t)) rows.push({ figure: '', target: t.name, verdict: 'no figure' });
+  for (const t of targets) if (!used.has(t)) rows.push({ figure: `(${t.figure})`, target: t.name, verdict: 'no figure' });
   const quietByKey = new Map(quiet.map((f) => [key(f), f]));
   for (const b of busy) {
     const q = quietByKey.get(key(b));
@@ -90,6 +90,12 @@ export function evaluate(quiet: readonly Figure[], busy: readonly Figure[] = [],
     rows.push({ ...row, baseline: q.value, ratio: r3(ratio), verdict: ratio <= BUSY_LIMIT ? 'met' : 'missed' });
   }
   return rows;
+}
+
+/** Only the rows about a target of the issue, and the busy rows of the figures those are about. */
+export function targetRows(rows: readonly Row[]): Row[] {
+  const targeted = new Set(rows.filter((r) => r.target !== '' && !r.figure.startsWith('[busy] ')).map((r) => r.figure));
+  return rows.filter((r) => (r.figure.startsWith('[busy] ') ? targeted.has(r.figure.slice('[busy] '.length)) : r.target !== ''));
 }
 
 /** The rows as an aligned plain-text table (also valid Markdown). */
