@@ -94,3 +94,19 @@ test('targetRows keeps the rows about a target and their busy rows, nothing else
   const rows = evaluate([figure('b', 'a', 1, 'ms'), figure('b', 'other', 1, 'ms')], [{ ...figure('b', 'a', 2, 'ms'), busy: true }, { ...figure('b', 'other', 2, 'ms'), busy: true }], t);
   assert.deepEqual(targetRows(rows).map((r) => r.figure), ['b a', '[busy] b a']);
 });
+
+test('the ctl figures as the control bench names them: each target takes only its own figure', () => {
+  const rows = evaluate([
+    figure('ctl', 'connected restart-service to ready, median', 8, 'ms', 4),
+    figure('ctl', 'connected restart-service to ready, ms above spawn-to-ready', 4, 'ms'),
+    figure('ctl', 'connected restart-service to ready, p99', 30, 'ms', 9),
+    figure('ctl', 'connected stop, then start --wait to ready (syndicate-ctl runCommand), median', 20, 'ms', 4),
+    figure('ctl', 'syndicate-ctl restart --wait, whole process, median', 200, 'ms', 50),
+    figure('ctl', 'syndicate-ctl start --wait, whole process, median', 70, 'ms', 50),
+  ]);
+  const targeted = rows.filter((r) => r.target !== '' && r.verdict !== 'no figure').map((r) => [r.figure, r.verdict, r.checked]);
+  assert.deepEqual(targeted, [
+    ['ctl connected restart-service to ready, median', 'met', '4 ms above'],
+    ['ctl syndicate-ctl start --wait, whole process, median', 'met', undefined],
+  ]);
+});
