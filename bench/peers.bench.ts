@@ -3,6 +3,7 @@
 // with our own `syndicate-server` (a real process, compiled when dist/ is fresh) run the same way:
 //   crash→respawn interval  a service whose run script exits at once; time between starts
 //   N sleep services        from starting the supervisor to every run script started
+//   memory                  PSS of the supervisor's own processes (not the services) with N
 //   stop, then start        the supervisor's own commands (s6-svc, sv, syndicate-ctl) as
 //                           processes: down, until the process is gone, up, until it has started
 // Every service is one `run` shell script that reports "NAME PID" on a FIFO before it execs its
@@ -11,7 +12,7 @@
 // about a second before starting a service again soon after its last start (their design),
 // which their crash→respawn (and runit's stop-then-start) figures show.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, constants } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, constants } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -171,6 +172,22 @@ async function run(argv: string[]): Promise<void> {
   if (code !== 0) throw new Error(`${argv.join(' ')} exited ${code}: ${err.trim()}`);
 }
 
+/** Proportional set size (MB) of every process in process group `pgid` but `except` (the services themselves). */
+function groupPss(pgid: number, except: Set<number>): number {
+  let kb = 0;
+  for (const e of readdirSync('/proc')) {
+    const pid = Number(e);
+    if (!(pid > 0) || except.has(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): state ppid pgrp …
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) !== pgid) continue;
+      kb += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+    } catch { /* gone meanwhile */ }
+  }
+  return kb / 1024;
+}
+
 const intervals = (ats: number[]) => ats.slice(1).map((x, i) => x - ats[i]!);
 
 /** Crash → respawn: intervals between consecutive starts of a run script that exits at once. */
@@ -200,7 +217,7 @@ async function crashCycles(peer: Peer | 'raw'): Promise<number[]> {
 }
 
 /** N sleep services: ms from starting the supervisor to every run script started; then stop/start round trips of one. */
-async function manyThenRoundTrips(peer: Peer | 'raw'): Promise<{ many: number; trips: number[] }> {
+async function manyThenRoundTrips(peer: Peer | 'raw'): Promise<{ many: number; trips: number[]; pss: number }> {
   console.log(`# ${peer === 'raw' ? 'raw spawn' : peer.name}: ${SERVICES} services, then stop/start`);
   const ws = new Workspace();
   const names = Array.from({ length: SERVICES }, (_, i) => `s${i}`);
@@ -213,6 +230,7 @@ async function manyThenRoundTrips(peer: Peer | 'raw'): Promise<{ many: number; t
     else sup = await peer.start(ws.dir, names);
     await ws.until(() => new Set(ws.marks.map((m) => m.name)).size === SERVICES, `${SERVICES} services started`);
     const many = now() - t0;
+    const pss = sup === undefined ? 0 : groupPss(sup.pid!, ws.pids);
     const trips: number[] = [];
     for (let i = 0; i < ROUND_TRIPS; i++) {
       const before = ws.count('s0');
@@ -231,7 +249,7 @@ async function manyThenRoundTrips(peer: Peer | 'raw'): Promise<{ many: number; t
       await ws.until(() => ws.count('s0') > before, 's0 started again');
       trips.push(now() - t1);
     }
-    return { many, trips };
+    return { many, trips, pss };
   } finally {
     if (sup !== undefined && peer !== 'raw') await peer.stop(sup, ws.dir);
     for (const c of raw.values()) c.kill('SIGKILL');
@@ -253,6 +271,7 @@ for (const peer of PEERS) {
   figures.push(figure('peers', `${peer.name}: crash→respawn interval, median`, median(cycles), 'ms', rawCycles));
   const m = await manyThenRoundTrips(peer);
   figures.push(figure('peers', `${peer.name}: ${SERVICES} sleep services to started`, m.many, 'ms', rawMany.many));
+  figures.push(figure('peers', `${peer.name}: memory (PSS) of the supervisor's processes with ${SERVICES} services`, m.pss, 'MB'));
   figures.push(figure('peers', `${peer.name}: stop, then start (commands as processes) until started, median`, median(m.trips), 'ms', median(rawMany.trips)));
 }
 report(figures);
