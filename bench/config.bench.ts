@@ -9,6 +9,9 @@ import { startConfigWatcher } from '../src/config-lang/config-watcher.ts';
 import { listScripts } from '../src/config-lang/script-files.ts';
 import { loadScriptText } from '../src/config-lang/script-file.ts';
 import { figure, report, type Figure } from './report.ts';
+import { startBusy } from './busy.ts';
+
+startBusy(); // --busy: a CPU burner for this bench's whole run (bench/busy.ts)
 
 const FILES = 1000;
 const DROPS = 100;

@@ -15,6 +15,9 @@ import { decidePeers } from '../src/net/peer-selection.ts';
 import { sourceAddressFor } from '../src/net/peer-source-address.ts';
 import { NsBus, Uplinks, ip, CONNTRACK_DAEMON } from '../test/net/conntrack-harness.ts';
 import { figure, report, type Figure } from './report.ts';
+import { startBusy } from './busy.ts';
+
+startBusy(); // --busy: a CPU burner for this bench's whole run (bench/busy.ts)
 
 const SWITCHES = 40;
 const now = () => Number(process.hrtime.bigint()) / 1e6;

@@ -15,6 +15,9 @@ import { runCommand } from '../src/cli/syndicate-ctl.ts';
 import { Service } from '../src/services/supervision/service-protocol.ts';
 import { record, sym } from '../src/preserves/index.ts';
 import { figure, report, type Figure } from './report.ts';
+import { startBusy } from './busy.ts';
+
+startBusy(); // --busy: a CPU burner for this bench's whole run (bench/busy.ts)
 
 const ROUND_TRIPS = 50;
 const PROCESS_RUNS = 10;

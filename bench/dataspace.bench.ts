@@ -5,6 +5,9 @@ import { Actor, Dataspace, P, settle, type Ref, type Turn } from '../src/bus/ind
 import { observe } from '../src/bus/dataspace.ts';
 import { NaiveDataspace } from '../test/bus/naive-dataspace.ts';
 import { figure, report, type Figure } from './report.ts';
+import { startBusy } from './busy.ts';
+
+startBusy(); // --busy: a CPU burner for this bench's whole run (bench/busy.ts)
 
 const ROUND_TRIPS = 100_000;
 const RING = 1_000;

@@ -16,6 +16,9 @@ import { loadScriptText } from '../src/config-lang/script-file.ts';
 import { figure, report, type Figure } from './report.ts';
 import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
+import { startBusy } from './busy.ts';
+
+startBusy(); // --busy: a CPU burner for this bench's whole run (bench/busy.ts)
 
 const N = Number(process.env.MILESTONES ?? 1000);
 const RUNS = Number(process.env.RUNS ?? 7);

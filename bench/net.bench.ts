@@ -16,6 +16,9 @@ import { P, showAssertion, type Ref } from '../src/bus/index.ts';
 import { Embedded, peel, Record } from '../src/preserves/index.ts';
 import { connectBus } from '../src/cli/ctl/connect.ts';
 import { figure, report } from './report.ts';
+import { startBusy } from './busy.ts';
+
+startBusy(); // --busy: a CPU burner for this bench's whole run (bench/busy.ts)
 
 const ROUNDS = 200;
 const top = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

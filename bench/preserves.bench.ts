@@ -1,6 +1,9 @@
 // Reads and writes a corpus typical of the bus in Preserves text and binary, against JSON.
 import { type Value, Record, decodeAll, encode, parseAll, stringify, BinaryWriter } from '../src/preserves/index.ts';
 import { figure, report, timeIt, type Figure } from './report.ts';
+import { startBusy } from './busy.ts';
+
+startBusy(); // --busy: a CPU burner for this bench's whole run (bench/busy.ts)
 
 const N = 30000;
 const sym = Symbol.for;

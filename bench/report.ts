@@ -1,4 +1,5 @@
 // Shared benchmark plumbing: timing with warm-up, and the one-JSON-object-per-figure report.
+import { underBusy } from './busy.ts';
 
 /** One benchmark figure, printed as a JSON line at the end of a benchmark's output. */
 export interface Figure {
@@ -8,6 +9,8 @@ export interface Figure {
   unit: string;
   baseline?: number;
   ratio?: number;
+  /** Present (true) when measured with the `--busy` CPU burner running. */
+  busy?: boolean;
 }
 
 /** Makes a figure; with a same-run baseline it also carries ratio = value / baseline. */
@@ -40,9 +43,25 @@ export function timeIt(fn: () => unknown, runs = 7): number {
 
 /** Prints human-readable lines, then the figures as JSON lines (always last). */
 export function report(figures: Figure[]): void {
+  const busy = underBusy();
   for (const f of figures) {
     const rel = f.ratio !== undefined ? `  (${f.ratio}x baseline ${f.baseline})` : '';
-    console.log(`# ${f.bench} ${f.figure}: ${f.value} ${f.unit}${rel}`);
+    console.log(`# ${busy ? '[busy] ' : ''}${f.bench} ${f.figure}: ${f.value} ${f.unit}${rel}`);
   }
-  for (const f of figures) console.log(JSON.stringify(f));
+  for (const f of figures) console.log(JSON.stringify(busy ? { ...f, busy: true } : f));
+}
+
+/** Reads a figure from one line of a bench's output, or undefined when the line is not one. */
+export function parseFigureLine(line: string): Figure | undefined {
+  if (!line.startsWith('{')) return undefined;
+  let x: unknown;
+  try { x = JSON.parse(line); } catch { return undefined; }
+  if (typeof x !== 'object' || x === null) return undefined;
+  const f = x as Record<string, unknown>;
+  if (typeof f.bench !== 'string' || typeof f.figure !== 'string' || typeof f.value !== 'number' || typeof f.unit !== 'string') return undefined;
+  const out: Figure = { bench: f.bench, figure: f.figure, value: f.value, unit: f.unit };
+  if (typeof f.baseline === 'number') out.baseline = f.baseline;
+  if (typeof f.ratio === 'number') out.ratio = f.ratio;
+  if (f.busy === true) out.busy = true;
+  return out;
 }

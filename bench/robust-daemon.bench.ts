@@ -12,6 +12,9 @@ import { Service } from '../src/services/supervision/service-protocol.ts';
 import { shutdownSystem } from '../src/services/shutdown.ts';
 import { startSystem } from '../src/services/system.ts';
 import { figure, report } from './report.ts';
+import { startBusy } from './busy.ts';
+
+startBusy(); // --busy: a CPU burner for this bench's whole run (bench/busy.ts)
 
 const WINDOW_MS = 3000;
 const v = (s: string) => parse(s) as Assertion;

@@ -11,6 +11,9 @@ import { sturdyDescriptionToValue } from '../src/relay/sturdy.ts';
 import { startSystem } from '../src/services/system.ts';
 import { figure, report } from './report.ts';
 import { freePort } from '../test/relay/server-process.ts';
+import { startBusy } from './busy.ts';
+
+startBusy(); // --busy: a CPU burner for this bench's whole run (bench/busy.ts)
 
 const CLIENTS = 200;
 const PHASE_MS = 3000;

@@ -2,6 +2,9 @@
 // encoded, against a 1 MB byte string in the same run; and a million-digit integer in text.
 import { type Value, Bytes, KeyedSet, decode, encode, parse, stringify } from '../src/preserves/index.ts';
 import { figure, report, timeIt, type Figure } from './report.ts';
+import { startBusy } from './busy.ts';
+
+startBusy(); // --busy: a CPU burner for this bench's whole run (bench/busy.ts)
 
 const MB = 1 << 20;
 

@@ -11,6 +11,9 @@ import { Service, ServicePattern } from '../src/services/supervision/service-pro
 import { shutdownSystem } from '../src/services/shutdown.ts';
 import { startSystem, type System } from '../src/services/system.ts';
 import { figure, report, type Figure } from './report.ts';
+import { startBusy } from './busy.ts';
+
+startBusy(); // --busy: a CPU burner for this bench's whole run (bench/busy.ts)
 
 const RESPAWNS = 300;
 const MILESTONES = 1000;

@@ -11,6 +11,9 @@ import { writeFileDurable } from '../src/config-lang/durable-file.ts';
 import { settingFileText } from '../src/settings/setting-file.ts';
 import { Bus, SettingsRoot } from '../test/settings/bus-harness.ts';
 import { figure, report, type Figure } from './report.ts';
+import { startBusy } from './busy.ts';
+
+startBusy(); // --busy: a CPU burner for this bench's whole run (bench/busy.ts)
 
 const RUNS = 200;
 const now = () => Number(process.hrtime.bigint()) / 1e6;
