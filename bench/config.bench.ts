@@ -54,6 +54,7 @@ export async function bench(): Promise<Figure[]> {
 
   await (await watcher(dir)).stop(); // warm-up
   const w = await watcher(dir);
+  await settle(); // ready means every script started; their assertions reach the space in the turns after
   const count = [...w.space.assertions()].length;
   if (count < FILES * 2) throw new Error(`expected at least ${FILES * 2} assertions, saw ${count}`);
 
