@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { record } from '../../src/preserves/index.ts';
-import { P } from '../../src/bus/index.ts';
+import { P, settle } from '../../src/bus/index.ts';
 import { daemonService } from '../../src/services/supervision/daemon-service.ts';
 import { shutdownSystem } from '../../src/services/shutdown.ts';
 import { show } from '../bus/harness.ts';
@@ -30,6 +30,8 @@ test('boot, then core up to <milestone core>, then the services layer; exec runs
   });
   try {
     await s.until(has('<service-state <milestone core> up>'), 'milestone core up');
+    // The space holds it as soon as it is asserted; our observer hears of it in a later turn.
+    await settle();
     const coreUp = events.indexOf('<milestone core> up');
     for (const svc of ['<daemon console-getty>', '<daemon eudev>', '<daemon eudev-initial-scan>', '<daemon hostname>']) {
       const i = events.indexOf(`${svc} up`);
@@ -37,6 +39,7 @@ test('boot, then core up to <milestone core>, then the services layer; exec runs
     }
     assert.equal(events.filter((e) => e === '<milestone core> started').length, 1, 'milestone core started once, never torn down');
     await s.until((c) => c.some((l) => l.startsWith('<service-state <config-watcher "/etc/syndicate/services"') && l.endsWith(' ready>')), 'services layer loaded');
+    await settle();
     const servicesRun = events.findIndex((e) => e.startsWith('run <config-watcher "/etc/syndicate/services"'));
     assert.ok(servicesRun > coreUp, 'the services layer loads only after <milestone core> is up');
     await s.until(has('<service-state <daemon ssh-host-keys> complete>'), 'a services-layer one-shot ran');
