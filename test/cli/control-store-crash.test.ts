@@ -72,12 +72,7 @@ test('kill -9 during 500 acknowledged asserts: every acknowledged value is kept,
     assert.deepEqual(lost, [], `${lost.length} of ${ackedNow.length} acknowledged values lost`);
     assert.deepEqual((await readdir(path.join(state, 'ctl'))).filter((f) => f.startsWith('.')), [], 'no temp file left');
   } finally {
-    if (bus !== null && bus.exitCode === null && bus.signalCode === null) {
-      bus.removeAllListeners('exit');
-      const gone = new Promise((r) => bus!.once('exit', r));
-      bus.kill('SIGTERM');
-      await gone;
-    }
+    if (bus !== null) await stopBus(bus, 'SIGTERM');
     await rm(state, { recursive: true, force: true });
   }
 });
@@ -114,11 +109,17 @@ function ctl(state: string, ...args: string[]): Promise<{ code: number | null; o
   });
 }
 
-async function kill9(bus: ChildProcess): Promise<void> {
+/** Sends `signal` to a bus still running and waits for it to exit. */
+async function stopBus(bus: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (bus.exitCode !== null || bus.signalCode !== null) return;
   bus.removeAllListeners('exit');
   const gone = new Promise((r) => bus.once('exit', r));
-  bus.kill('SIGKILL');
+  bus.kill(signal);
   await gone;
+}
+
+function kill9(bus: ChildProcess): Promise<void> {
+  return stopBus(bus, 'SIGKILL');
 }
 
 test('start and stop are kept across kill -9 right after the acknowledgement: the started service comes back, the stopped one stays held', async () => {
@@ -152,12 +153,7 @@ test('start and stop are kept across kill -9 right after the acknowledgement: th
     // Held from the boot turn on: this bus never started it.
     assert.doesNotMatch(b.err(), /<daemon crashsvc>: (started|ready)/);
   } finally {
-    if (bus !== null && bus.exitCode === null && bus.signalCode === null) {
-      bus.removeAllListeners('exit');
-      const gone = new Promise((r) => bus!.once('exit', r));
-      bus.kill('SIGTERM');
-      await gone;
-    }
+    if (bus !== null) await stopBus(bus, 'SIGTERM');
     await rm(state, { recursive: true, force: true });
     await rm(conf, { recursive: true, force: true });
   }
