@@ -5,14 +5,10 @@
 // same number of `up` states asserted directly. `PROFILE=f.cpuprofile` writes a CPU profile
 // of the timed windows of the warm runs (with `PROFILE_COLD=1`: of the first run).
 import { parse } from '../src/preserves/index.ts';
-import { P, settle, type Assertion, type Turn } from '../src/bus/index.ts';
-import { daemonService } from '../src/services/supervision/daemon-service.ts';
+import { P, settle, type Assertion } from '../src/bus/index.ts';
 import { Service, ServicePattern } from '../src/services/supervision/service-protocol.ts';
 import { shutdownSystem } from '../src/services/shutdown.ts';
-import { scriptEnvironment, startSystem, type System } from '../src/services/system.ts';
-import { startScript } from '../src/config-lang/evaluator.ts';
-import { envFromDictionary } from '../src/config-lang/environment.ts';
-import { loadScriptText } from '../src/config-lang/script-file.ts';
+import { benchSystem, milestonesUp as runMilestones, type TimedWindow } from './milestone-workload.ts';
 import { figure, report, type Figure } from './report.ts';
 import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
@@ -30,60 +26,22 @@ const now = () => Number(process.hrtime.bigint()) / 1e6;
 const v = (s: string) => parse(s) as Assertion;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-function system(onBoot?: (t: Turn, s: System) => void): System {
-  return startSystem({ writeLog: () => {}, services: (config, log) => [daemonService(config, log)], onBoot });
-}
+const system = benchSystem;
 
-/** The milestone idiom as a config script (etc/syndicate/boot/010-milestone.pr, plus `up`). */
-const MILESTONE_SCRIPT = loadScriptText(`? <run-service <milestone ?m>> [
-  <service-state <milestone $m> started>
-  <service-state <milestone $m> ready>
-  <service-state <milestone $m> up>
-]`, 'milestone.pr');
-
-/**
- * ms from asserting `n` required milestones (a binary tree of depends-on) to all `up`; the
- * milestone idiom as a direct subscription (as services.bench.ts does) or run by the script
- * evaluator.
- */
-async function milestonesUp(n: number, via: 'subscription' | 'script' = 'subscription'): Promise<number> {
-  let up = 0;
-  let done!: () => void;
-  const finished = new Promise<void>((r) => (done = r));
-  const s = system((t, s) => {
-    if (via === 'script') {
-      if (MILESTONE_SCRIPT.kind !== 'ok') throw new Error('milestone script does not parse');
-      startScript(t, MILESTONE_SCRIPT.instructions, envFromDictionary(scriptEnvironment(s.config, s.log)), { path: 'milestone.pr', scriptDir: '.' });
-    } else {
-      t.during(s.config, ServicePattern.run(P.bind(P.rec('milestone', P.discard()))), (t, [m]) => {
-        t.assert(s.config, Service.state(m, 'started'));
-        t.assert(s.config, Service.state(m, 'ready'));
-        t.assert(s.config, Service.state(m, 'up'));
-      });
-    }
-    t.observe(s.config, ServicePattern.state(P.bind(), P.lit(Symbol.for('up'))), {
-      added: () => { if (++up === n) done(); },
-    });
-  });
-  await settle();
-  await session?.post('Profiler.start');
-  const t0 = now();
-  const c0 = process.cpuUsage();
-  s.actor.root.turn((t) => {
-    for (let i = 0; i < n; i++) {
-      const m = v(`<milestone m${i}>`);
-      t.assert(s.config, Service.require(m));
-      if (i > 0) t.assert(s.config, Service.dependsOn(m, Service.state(v(`<milestone m${(i - 1) >> 1}>`), 'up')));
-    }
-  });
-  await finished;
-  const ms = now() - t0;
-  const c = process.cpuUsage(c0);
-  cpu.push((c.user + c.system) / 1000);
-  if (session !== null) profiles.push((await session.post('Profiler.stop')).profile);
-  await shutdownSystem(s);
-  return ms;
-}
+/** Around each timed window: the CPU clock, and the profiler when one runs. */
+let c0 = process.cpuUsage();
+const timed: TimedWindow = {
+  begin: async () => {
+    await session?.post('Profiler.start');
+    c0 = process.cpuUsage();
+  },
+  end: async () => {
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
+    if (session !== null) profiles.push((await session.post('Profiler.stop')).profile);
+  },
+};
+const milestonesUp = (n: number, via: 'subscription' | 'script' = 'subscription') => runMilestones(n, via, timed);
 
 /**
  * The floor under the figure, as a same-run baseline: the same system, the same names parsed

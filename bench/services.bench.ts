@@ -11,6 +11,7 @@ import { Service, ServicePattern } from '../src/services/supervision/service-pro
 import { shutdownSystem } from '../src/services/shutdown.ts';
 import { startSystem, type System } from '../src/services/system.ts';
 import { figure, report, type Figure } from './report.ts';
+import { milestonesUp } from './milestone-workload.ts';
 import { startBusy } from './busy.ts';
 
 startBusy(); // --busy: a CPU burner for this bench's whole run (bench/busy.ts)
@@ -68,37 +69,6 @@ async function respawnCycles(n: number): Promise<number[]> {
   await finished;
   await shutdownSystem(s);
   return exits.slice(1).map((x, i) => x - exits[i]);
-}
-
-/** 1 000 milestones in a binary tree of depends-on, each `started`/`ready`/`up` when run. */
-async function milestonesUp(n: number): Promise<number> {
-  let up = 0;
-  let done!: () => void;
-  const finished = new Promise<void>((r) => (done = r));
-  const s = system((t, s) => {
-    // The milestone idiom as a direct subscription (what the shipped script does).
-    t.during(s.config, ServicePattern.run(P.bind(P.rec('milestone', P.discard()))), (t, [m]) => {
-      t.assert(s.config, Service.state(m, 'started'));
-      t.assert(s.config, Service.state(m, 'ready'));
-      t.assert(s.config, Service.state(m, 'up'));
-    });
-    t.observe(s.config, ServicePattern.state(P.bind(), P.lit(Symbol.for('up'))), {
-      added: () => { if (++up === n) done(); },
-    });
-  });
-  await settle();
-  const t0 = now();
-  act(s, (t) => {
-    for (let i = 0; i < n; i++) {
-      const m = v(`<milestone m${i}>`);
-      t.assert(s.config, Service.require(m));
-      if (i > 0) t.assert(s.config, Service.dependsOn(m, Service.state(v(`<milestone m${(i - 1) >> 1}>`), 'up')));
-    }
-  });
-  await finished;
-  const ms = now() - t0;
-  await shutdownSystem(s);
-  return ms;
 }
 
 /** `n` daemons `sleep 1000`: ms from require-service to all ready. */
