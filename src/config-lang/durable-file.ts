@@ -1,10 +1,16 @@
 // Files that must survive a crash once acknowledged: written to a temp file in the same folder,
 // fsynced, renamed over the target, and the folder fsynced, so a reader sees the old or the new
 // content whole and a power cut after the promise resolves loses nothing.
-import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { canonicalEncode, type Value } from '../preserves/index.ts';
+
+// node:crypto is loaded when first used, not at start: loading it is a tenth of a short
+// program's run (syndicate-ctl status), which imports this file but rarely writes.
+const nodeRequire = createRequire(import.meta.url);
+let cryptoModule: typeof import('node:crypto') | undefined;
+const crypto = () => (cryptoModule ??= nodeRequire('node:crypto') as typeof import('node:crypto'));
 
 /** Prefix and suffix of temp files, so a start can recognise and remove stale ones. */
 const TEMP_PREFIX = '.';
@@ -45,7 +51,7 @@ export async function ensurePrivateDir(dir: string, mode = 0o700): Promise<boole
 export async function writeFileDurable(file: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const dir = path.dirname(file);
   // A unique temp name: two writers of the same file never share a temp.
-  const tmp = path.join(dir, `${TEMP_PREFIX}${path.basename(file)}${TEMP_SUFFIX}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tmp = path.join(dir, `${TEMP_PREFIX}${path.basename(file)}${TEMP_SUFFIX}-${process.pid}-${crypto().randomBytes(4).toString('hex')}`);
   const h = await open(tmp, 'w', mode);
   try {
     await h.writeFile(data);
@@ -88,5 +94,5 @@ export async function removeStaleTemps(dir: string): Promise<string[]> {
 
 /** The file name that keeps `v`: lowercase hex SHA-1 of its canonical binary form, plus `.pr`. */
 export function assertionFileName(v: Value<unknown>): string {
-  return createHash('sha1').update(canonicalEncode(v)).digest('hex') + '.pr';
+  return crypto().createHash('sha1').update(canonicalEncode(v)).digest('hex') + '.pr';
 }
