@@ -6,8 +6,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { canonicalEncode, type Value } from '../preserves/index.ts';
 
-// node:crypto is loaded when first used, not at start: loading it is a tenth of a short
-// program's run (syndicate-ctl status), which imports this file but rarely writes.
+// node:crypto is loaded when first used, not at start: loading it costs a short program some
+// 5 ms of CPU (syndicate-ctl status imports this file but writes nothing).
 const nodeRequire = createRequire(import.meta.url);
 let cryptoModule: typeof import('node:crypto') | undefined;
 const crypto = () => (cryptoModule ??= nodeRequire('node:crypto') as typeof import('node:crypto'));
