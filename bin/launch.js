@@ -52,7 +52,7 @@ function distIsFresh(name) {
  * Returns the module's exports and a function that writes the cache if it is missing or stale.
  */
 function loadCached(file) {
-  const { Script, constants } = require('node:vm');
+  const { Script } = require('node:vm');
   const fd = openSync(file, 'r');
   let source, st;
   try {
@@ -69,11 +69,8 @@ function loadCached(file) {
     cachedData = undefined;
   }
   // One line, so that line numbers in stack traces are the bundle's.
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename: file,
-    cachedData,
-    importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER, // `await import('node:fs')` and the like
-  });
+  // The bundle holds no import() (dev/build.js sees to it), so no importModuleDynamically.
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, require('node:module').createRequire(file), module, file, path.dirname(file));
   // Made from a run that succeeded (one that found no bus compiled little worth keeping).

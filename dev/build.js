@@ -6,8 +6,8 @@
 // chunks of their own, loaded only when used. Packages under node_modules stay imports.
 // The short commands (SHORT below) are also bundled as one CommonJS file, NAME.cjs, which
 // bin/launch.js runs through V8's code cache without Node's ES module loader (a fifth of a
-// status); not when their code imports a package (which may be an ES module) or cannot be
-// CommonJS (top-level await): then they run from NAME.js like the others.
+// status); not when their code imports a package (which may be an ES module), has an import()
+// esbuild leaves (of a builtin) or cannot be CommonJS (top-level await): then NAME.js serves.
 //
 // Beside each bundle, `sources` lists the files it was made from (bin/launch.js checks those).
 //
@@ -56,9 +56,12 @@ async function commonJsBundle(name, entry, outdir) {
       define: { 'import.meta.url': '__importMetaUrl' },
       banner: { js: "var __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     });
-    const packages = Object.values(r.metafile.outputs).flatMap((o) => o.imports).filter((i) => i.external && !isBuiltin(i.path));
-    if (packages.length === 0) return;
-    reason = `it imports ${packages.map((i) => i.path).join(', ')}`;
+    const imports = Object.values(r.metafile.outputs).flatMap((o) => o.imports).filter((i) => i.external);
+    // import() in a vm.Script needs an experimental option (and warns): required builtins only.
+    const dynamic = imports.filter((i) => i.kind === 'dynamic-import');
+    const packages = imports.filter((i) => !isBuiltin(i.path));
+    if (dynamic.length === 0 && packages.length === 0) return;
+    reason = packages.length > 0 ? `it imports ${packages.map((i) => i.path).join(', ')}` : `it has import(${dynamic.map((i) => i.path).join(', ')})`;
   } catch (e) {
     reason = e.message.split('\n')[0];
   }

@@ -1,4 +1,5 @@
 // syndicate-ctl: inspect and steer a running bus over its control socket.
+import { watch } from 'node:fs';
 import path from 'node:path';
 import { P, type Assertion, type Pattern, type Ref } from '../bus/index.ts';
 import { Record, peel } from '../preserves/index.ts';
@@ -247,7 +248,6 @@ async function lifecycle(conn: BusConnection, cmd: 'start' | 'stop' | 'restart',
 }
 
 async function follow(dir: string, out: (l: string) => void): Promise<void> {
-  const { watch } = await import('node:fs');
   const { readLastLines } = await import('../services/log-file.ts');
   let shown = (await readLastLines(dir, 100000).catch(() => [])).length;
   const w = watch(path.dirname(dir), { recursive: true }, () => void readLastLines(dir, 100000).then((all) => {
