@@ -1,4 +1,4 @@
 #!/usr/bin/env node
 // Runs src/net/interface-monitor (through src/cli; compiled when fresh, else through tsx; see launch.js).
-import { launch } from './launch.js';
-await launch('interface-monitor');
+const { launch } = require('./launch.js');
+launch('interface-monitor');

@@ -1,4 +1,4 @@
 #!/usr/bin/env node
 // Runs src/cli/syndicate-server (compiled when fresh, else through tsx; see launch.js).
-import { launch } from './launch.js';
-await launch('syndicate-server');
+const { launch } = require('./launch.js');
+launch('syndicate-server');

@@ -4,7 +4,7 @@
 // `STATE/control.ref` (0600). The control socket exports the config dataspace directly; through a
 // `-s`/`-p` listener (a gatekeeper) ctl resolves the ref, which only who can read the file holds.
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Dictionary, Embedded, Record, parse, peel, stringify, sym } from '../preserves/index.ts';
 import type { Assertion, Ref, Turn } from '../bus/index.ts';
@@ -47,9 +47,14 @@ export function publishControlRef(t: Turn, config: Ref, stateDir: string): Promi
   return writeFileDurable(path.join(stateDir, CONTROL_REF), stringify(sturdyRefToValue(sturdyRefFor(desc))) + '\n');
 }
 
+const nodeRequire = createRequire(import.meta.url);
+
 /** The control ref kept in `stateDir`, or null when it cannot be read. */
 export async function readControlRef(stateDir: string): Promise<Record<Ref> | null> {
   try {
+    // Loaded here, synchronously (the CommonJS bundle of ctl holds no import()): syndicate-ctl
+    // imports this file, and node:fs/promises at start costs it ~5 ms.
+    const { readFile } = nodeRequire('node:fs/promises') as typeof import('node:fs/promises');
     const v = peel(parse(await readFile(path.join(stateDir, CONTROL_REF), 'utf8')));
     return v instanceof Record ? (v as Record<Ref>) : null;
   } catch {

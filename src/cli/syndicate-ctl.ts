@@ -1,20 +1,16 @@
 // syndicate-ctl: inspect and steer a running bus over its control socket.
+import { watch } from 'node:fs';
 import path from 'node:path';
 import { P, type Assertion, type Ref } from '../bus/index.ts';
 import { parseStoreReply, persist, unpersist, type StoreReply } from '../services/control-store.ts';
-import { readLastLines } from '../services/daemon/log-file.ts';
 import { CtlUsageError, parseCtlArgs, type CtlArgs, type CtlCommand } from './ctl/arguments.ts';
 import { connectBus } from './ctl/connect.ts';
 import { CtlFailure, CtlTimeoutError, NoBusError, snapshot, type BusConnection } from './ctl/connection.ts';
-import { graphDot, graphText } from './ctl/graph.ts';
 import { buildServiceModel, show, type ServiceView } from './ctl/service-model.ts';
 import { DAEMON_CONFIG, knownService, servicePatterns } from './ctl/known-service.ts';
 import { lifecycle } from './ctl/lifecycle.ts';
 import { cycleLines, statusJson, statusTable } from './ctl/status-table.ts';
 import { explain } from './ctl/why.ts';
-import { netCommand } from './ctl/net.ts';
-import { peersCommand } from './ctl/peers.ts';
-import { settingsCommand } from './ctl/settings.ts';
 import { locateState } from './state-dir.ts';
 
 export { CtlUsageError, serviceName } from './ctl/arguments.ts';
@@ -100,6 +96,9 @@ async function logDir(conn: BusConnection, stateDir: string, name: Assertion): P
   return path.join(conn.info.state ?? stateDir, 'log', serviceLogDirName(name));
 }
 
+// Commands other than status, start and stop load their modules when run (`await import`): each
+// becomes a chunk of its own in the bundle (dev/build.js), so `status` loads only what it needs.
+
 /** Runs one command on a connected bus; returns the exit code. Output lines go to `out`. */
 export async function runCommand(conn: BusConnection, args: CtlArgs, out: (line: string) => void, stateDir: string): Promise<number> {
   const c: CtlCommand = args.command;
@@ -124,6 +123,7 @@ export async function runCommand(conn: BusConnection, args: CtlArgs, out: (line:
       return 0;
     }
     case 'graph': {
+      const { graphDot, graphText } = await import('./ctl/graph.ts');
       const m = await services(conn);
       if (c.dot) out(graphDot(m));
       else for (const l of graphText(m)) out(l);
@@ -148,6 +148,7 @@ export async function runCommand(conn: BusConnection, args: CtlArgs, out: (line:
     case 'start': case 'stop': case 'restart':
       return await lifecycle(conn, c.kind, c.service, c.wait, args.timeoutMs);
     case 'logs': {
+      const { readLastLines } = await import('../services/daemon/log-file.ts');
       const name = show(c.service);
       const m = await mustKnow(conn, c.service);
       const dir = m.get(name)?.status?.logDir ?? await logDir(conn, stateDir, c.service);
@@ -163,14 +164,14 @@ export async function runCommand(conn: BusConnection, args: CtlArgs, out: (line:
       if (c.follow) await follow(dir, out);
       return 0;
     }
-    case 'settings': return await settingsCommand(conn, c.action, c.value, { json: c.json, timeoutMs: args.timeoutMs }, out);
-    case 'net': return await netCommand(conn, c.json, out);
-    case 'peers': return await peersCommand(conn, c.group ?? undefined, c.json, c.recheck, args.timeoutMs, out);
+    case 'settings': return await (await import('./ctl/settings.ts')).settingsCommand(conn, c.action, c.value, { json: c.json, timeoutMs: args.timeoutMs }, out);
+    case 'net': return await (await import('./ctl/net.ts')).netCommand(conn, c.json, out);
+    case 'peers': return await (await import('./ctl/peers.ts')).peersCommand(conn, c.group ?? undefined, c.json, c.recheck, args.timeoutMs, out);
   }
 }
 
 async function follow(dir: string, out: (l: string) => void): Promise<void> {
-  const { watch } = await import('node:fs');
+  const { readLastLines } = await import('../services/daemon/log-file.ts');
   let shown = (await readLastLines(dir, 100000).catch(() => [])).length;
   const w = watch(path.dirname(dir), { recursive: true }, () => void readLastLines(dir, 100000).then((all) => {
     for (const l of all.slice(shown)) out(l);

@@ -1,10 +1,17 @@
 // Files that must survive a crash once acknowledged: written to a temp file in the same folder,
 // fsynced, renamed over the target, and the folder fsynced, so a reader sees the old or the new
 // content whole and a power cut after the promise resolves loses nothing.
-import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { canonicalEncode, type Value } from '../preserves/index.ts';
+
+// node:crypto and node:fs/promises are loaded when first used, not at start: loading them costs
+// a short program some 5 ms of CPU each (syndicate-ctl status imports this file but writes nothing).
+const nodeRequire = createRequire(import.meta.url);
+let cryptoModule: typeof import('node:crypto') | undefined;
+const crypto = () => (cryptoModule ??= nodeRequire('node:crypto') as typeof import('node:crypto'));
+let fsModule: typeof import('node:fs/promises') | undefined;
+const fsp = () => (fsModule ??= nodeRequire('node:fs/promises') as typeof import('node:fs/promises'));
 
 /** Prefix and suffix of temp files, so a start can recognise and remove stale ones. */
 const TEMP_PREFIX = '.';
@@ -17,7 +24,7 @@ export function isTempFile(name: string): boolean {
 
 /** fsyncs a folder so that a rename or unlink in it is on disk. */
 export async function fsyncDir(dir: string): Promise<void> {
-  const h = await open(dir, 'r');
+  const h = await fsp().open(dir, 'r');
   try {
     await h.sync();
   } finally {
@@ -27,12 +34,12 @@ export async function fsyncDir(dir: string): Promise<void> {
 
 /** Makes `dir` (and parents) with `mode`, and narrows it to `mode` if it already existed wider. Returns true if narrowed. */
 export async function ensurePrivateDir(dir: string, mode = 0o700): Promise<boolean> {
-  await mkdir(dir, { recursive: true, mode });
-  const h = await open(dir, 'r');
+  await fsp().mkdir(dir, { recursive: true, mode });
+  const h = await fsp().open(dir, 'r');
   try {
     const st = await h.stat();
     if ((st.mode & 0o777 & ~mode) !== 0) {
-      await chmod(dir, mode);
+      await fsp().chmod(dir, mode);
       return true;
     }
     return false;
@@ -45,21 +52,21 @@ export async function ensurePrivateDir(dir: string, mode = 0o700): Promise<boole
 export async function writeFileDurable(file: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const dir = path.dirname(file);
   // A unique temp name: two writers of the same file never share a temp.
-  const tmp = path.join(dir, `${TEMP_PREFIX}${path.basename(file)}${TEMP_SUFFIX}-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const h = await open(tmp, 'w', mode);
+  const tmp = path.join(dir, `${TEMP_PREFIX}${path.basename(file)}${TEMP_SUFFIX}-${process.pid}-${crypto().randomBytes(4).toString('hex')}`);
+  const h = await fsp().open(tmp, 'w', mode);
   try {
     await h.writeFile(data);
     await h.sync();
   } catch (e) {
     await h.close();
-    await rm(tmp, { force: true });
+    await fsp().rm(tmp, { force: true });
     throw e;
   }
   await h.close();
   try {
-    await rename(tmp, file);
+    await fsp().rename(tmp, file);
   } catch (e) {
-    await rm(tmp, { force: true });
+    await fsp().rm(tmp, { force: true });
     throw e;
   }
   await fsyncDir(dir);
@@ -67,7 +74,7 @@ export async function writeFileDurable(file: string, data: string | Uint8Array, 
 
 /** Removes `file` durably (fsyncs its folder); a missing file is not an error. */
 export async function removeFileDurable(file: string): Promise<void> {
-  await rm(file, { force: true });
+  await fsp().rm(file, { force: true });
   await fsyncDir(path.dirname(file));
 }
 
@@ -75,18 +82,18 @@ export async function removeFileDurable(file: string): Promise<void> {
 export async function removeStaleTemps(dir: string): Promise<string[]> {
   let names: string[];
   try {
-    names = await readdir(dir);
+    names = await fsp().readdir(dir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
   const stale = names.filter(isTempFile);
-  await Promise.all(stale.map((n) => rm(path.join(dir, n), { force: true })));
+  await Promise.all(stale.map((n) => fsp().rm(path.join(dir, n), { force: true })));
   if (stale.length > 0) await fsyncDir(dir);
   return stale;
 }
 
 /** The file name that keeps `v`: lowercase hex SHA-1 of its canonical binary form, plus `.pr`. */
 export function assertionFileName(v: Value<unknown>): string {
-  return createHash('sha1').update(canonicalEncode(v)).digest('hex') + '.pr';
+  return crypto().createHash('sha1').update(canonicalEncode(v)).digest('hex') + '.pr';
 }

@@ -1,6 +1,7 @@
 // `syndicate-ctl graph [--dot]`: the dependency graph as text or Graphviz.
 import { displayState, type ServiceView } from './service-model.ts';
 import { allCycles } from './why.ts';
+import { compareText } from './text-order.ts';
 
 /** The edges `from\0to` that lie on a dependency cycle. */
 function cycleEdges(services: Map<string, ServiceView>): Set<string> {
@@ -13,7 +14,7 @@ function cycleEdges(services: Map<string, ServiceView>): Set<string> {
 export function graphText(services: Map<string, ServiceView>): string[] {
   const out: string[] = [];
   const cyc = cycleEdges(services);
-  for (const s of [...services.values()].sort((a, b) => a.text.localeCompare(b.text))) {
+  for (const s of [...services.values()].sort((a, b) => compareText(a.text, b.text))) {
     if (s.dependsOn.length === 0) {
       out.push(`${s.text} [${displayState(s)}]`);
       continue;

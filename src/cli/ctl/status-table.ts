@@ -1,6 +1,7 @@
 // `syndicate-ctl status`: one line per service, optionally coloured, or JSON.
 import { displayState, type ServiceView } from './service-model.ts';
 import { allCycles } from './why.ts';
+import { compareText } from './text-order.ts';
 
 const COLOURS: { [state: string]: string } = { ready: '32', complete: '32', started: '33', starting: '33', failed: '31', waiting: '36', held: '35' };
 
@@ -25,7 +26,7 @@ export function statusRow(s: ServiceView, now = Date.now()): string[] {
 /** The table as aligned text lines; `colour` adds ANSI colours to the state column. */
 export function statusTable(services: Map<string, ServiceView>, colour = false, now = Date.now()): string[] {
   const rows = [['SERVICE', 'STATE', 'FOR', 'PID', 'RESTARTS', 'LAST EXIT']];
-  const list = [...services.values()].sort((a, b) => a.text.localeCompare(b.text));
+  const list = [...services.values()].sort((a, b) => compareText(a.text, b.text));
   for (const s of list) rows.push(statusRow(s, now));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r, ri) => r.map((c, i) => {
@@ -36,7 +37,7 @@ export function statusTable(services: Map<string, ServiceView>, colour = false, 
 
 /** The table as JSON records. */
 export function statusJson(services: Map<string, ServiceView>): unknown[] {
-  return [...services.values()].sort((a, b) => a.text.localeCompare(b.text)).map((s) => ({
+  return [...services.values()].sort((a, b) => compareText(a.text, b.text)).map((s) => ({
     service: s.text, state: displayState(s), states: s.states, since: s.since.get(displayState(s)) ?? null,
     required: s.required, running: s.running, held: s.held,
     pid: s.status?.pid ?? null, restarts: s.status?.restarts ?? null, lastExit: s.status?.lastExit ?? s.error ?? null,

@@ -1,5 +1,6 @@
 // `syndicate-ctl why SERVICE`: what a service waits for, and why it is where it is.
 import { displayState, type ServiceView } from './service-model.ts';
+import { compareText } from './text-order.ts';
 
 /** Lines explaining a service's state: unmet dependencies, cycles, holds, restarts, next attempt, last exit. */
 export function explain(services: Map<string, ServiceView>, name: string): string[] {
@@ -115,5 +116,5 @@ export function allCycles(services: Map<string, ServiceView>): string[][] {
     const path = [start];
     for (let v = last; v !== null && v !== start; v = prev.get(v) ?? null) path.splice(1, 0, v);
     return [...path, start];
-  }).sort((a, b) => a[0].localeCompare(b[0]));
+  }).sort((a, b) => compareText(a[0], b[0]));
 }
