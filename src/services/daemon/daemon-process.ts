@@ -469,7 +469,8 @@ function findProgram(program: string, searchPath: string | undefined, dir: strin
 
 function executableFile(file: string): 'ok' | 'EACCES' | 'ENOENT' {
   try {
-    if (!statSync(file).isFile()) return 'ENOENT';
+    // No exception for a missing entry: throwing one per PATH entry was most of the lookup.
+    if (statSync(file, { throwIfNoEntry: false })?.isFile() !== true) return 'ENOENT';
   } catch {
     return 'ENOENT';
   }
