@@ -1,7 +1,8 @@
 // cgroup v2 for daemons: every process a daemon starts, escapees that call setsid included,
-// stays in the daemon's cgroup, so stopping it can end them all (`cgroup.kill`). A child is
-// born in its cgroup because the bus moves itself there for the synchronous spawn call and
-// back at once: no window in which the child could fork outside it.
+// stays in the daemon's cgroup, so stopping it can end them all (`cgroup.kill`). The child
+// joins its cgroup itself, as the first thing its `sh` does, before it execs (or runs) the
+// daemon's program: no window in which the program could fork outside it, and the bus never
+// moves (a move blocks the event loop on a kernel RCU grace period, ~5 ms when cold).
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
@@ -64,7 +65,8 @@ export function daemonCgroupPath(stateDir: string): string | null {
   return path.join(mount, `syndicate-${hash}`);
 }
 
-let knownMount: string | null | undefined;
+/** The start of the stderr line of a process that could not join its cgroup (then exit 126). */
+export const JOIN_FAILED = 'cannot join cgroup';
 
 /** A cgroup whose processes are one daemon process and everything it starts. */
 export class Cgroup {
@@ -81,22 +83,18 @@ export class Cgroup {
   }
 
   /**
-   * Runs `spawn` (which must start the child synchronously) with the bus itself moved into this
-   * cgroup, so the child is born in it; the bus moves back before returning. If the move back
-   * fails the cgroup is never killed (see `kill`), since the bus would be in it.
+   * The file and arguments that run `file args` (as `execArgs` gives them) so that the process
+   * joins this cgroup before anything of its program runs. A shell command (`shell`: args are
+   * `-c SCRIPT …`) gets the join as a prefix of its script, in the same `sh`; any other program
+   * runs through `/bin/sh -c 'join; exec "$@"'`, which keeps the pid, argv[0], every fd and the
+   * environment (`sh` adds `PWD`: unset again when `envHasPwd` is false). A failed join prints
+   * `JOIN_FAILED` and the cgroup on stderr and exits 126 without running the program.
    */
-  spawnInside<T>(spawn: () => T): T {
-    const own = cgroupOf('self');
-    const mount = this.mountOf();
-    if (own === null || mount === null) return spawn();
-    writeFileSync(path.join(this.dir, 'cgroup.procs'), String(process.pid));
-    try {
-      return spawn();
-    } finally {
-      writeFileSync(path.join(mount, own, 'cgroup.procs'), String(process.pid));
-    }
+  joinArgs(file: string, args: readonly string[], shell: boolean, envHasPwd = true): [string, string[]] {
+    const join = `echo $$ >${shellQuote(path.join(this.dir, 'cgroup.procs'))} || { echo ${shellQuote(`${JOIN_FAILED} ${this.dir}`)} >&2; exit 126; }; `;
+    if (shell && args[0] === '-c' && args.length >= 2) return [file, ['-c', join + args[1], ...args.slice(2)]];
+    return ['/bin/sh', ['-c', `${join}${envHasPwd ? '' : 'unset PWD; '}exec "$@"`, 'sh', file, ...args]];
   }
-
   /** Live (non-zombie) pids in the cgroup and its children. */
   async members(): Promise<number[]> {
     return liveCgroupMembers(this.dir);
@@ -122,12 +120,11 @@ export class Cgroup {
     await removeCgroupTree(this.dir);
     await rmdir(path.dirname(this.dir)).catch(() => {});
   }
+}
 
-  private mountOf(): string | null {
-    // Read once per bus: /proc/self/mounts cost as much as making the cgroup, on every spawn.
-    const mount = (knownMount ??= cgroup2Mount());
-    return mount !== null && this.dir.startsWith(mount + path.sep) ? mount : null;
-  }
+/** `s` as one word for `sh`. */
+function shellQuote(s: string): string {
+  return "'" + s.replace(/'/g, "'\\''") + "'";
 }
 
 /** Live pids of cgroup `dir` and every cgroup under it. */

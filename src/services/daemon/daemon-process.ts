@@ -2,14 +2,14 @@
 // process group), output split into lines, readiness from fd N or sd_notify, and a stop that
 // takes the whole group down. Knows nothing of dataspaces; the daemon service drives it.
 import { accessSync, constants, statSync } from 'node:fs';
-import { access, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { execArgs, commandProgram, leadingProgram, type Command } from './command.ts';
 import type { DaemonProtocol, ReadyNotify } from './daemon-spec.ts';
 import type { ExitStatus } from './exit-status.ts';
 import { LineSplitter, type OutputLine } from './line-splitter.ts';
-import { Cgroup, killCgroup, waitCgroupEmpty } from './cgroup.ts';
+import { Cgroup, JOIN_FAILED, killCgroup, waitCgroupEmpty } from './cgroup.ts';
 import { groupHasLiveMember, signalGroup, waitGroupGone } from './process-group.ts';
 import { NotifySocket, type NotifyMessage } from './sd-notify.ts';
 import { spawnChild, spawnChildNow, type StartedChild } from './spawn-child.ts';
@@ -94,6 +94,7 @@ export class DaemonProcess {
   private stopping: Promise<ExitStatus> | null = null;
 
   private readonly cgroup: Cgroup | null;
+  private joinError: string | null = null;
 
   private constructor(child: StartedChild, exit: Promise<ExitStatus>, options: DaemonProcessOptions, notify: NotifySocket | null,
     readyRef: { fire: () => void }, cgroup: Cgroup | null, pidWritten: Promise<void>) {
@@ -119,7 +120,16 @@ export class DaemonProcess {
     const split = (stream: Readable | null, name: OutputStreamName) => {
       if (stream === null) return;
       owned.push(stream);
-      const splitter = new LineSplitter((line) => options.onLine?.(name, line));
+      // The first stderr lines of a process in a cgroup may say it could not join it.
+      let watch = name === 'stderr' && cgroup !== null ? 2 : 0;
+      const splitter = new LineSplitter(watch === 0 ? (line) => options.onLine?.(name, line) : (line) => {
+        if (watch > 0) {
+          watch--;
+          const text = typeof line === 'string' ? line : Buffer.from(line).toString();
+          if (text.startsWith(JOIN_FAILED)) this.joinError = text.trim();
+        }
+        options.onLine?.(name, line);
+      });
       const gate = options.outputGate;
       // Why reading is paused: the consumer is behind, and/or a chunk is being split in slices.
       let gated = false;
@@ -217,10 +227,14 @@ export class DaemonProcess {
     const { env, inherit } = spawnEnv(options);
 
     // `sh -c "dockerd --experimental"` with no dockerd would only say so by exit 127 after
-    // running: a plainly named program that is not there fails the spawn instead.
-    const leading = leadingProgram(options.command);
-    if (leading !== null && !(await programExists(leading, env.PATH ?? '', options.dir ?? null))) {
-      throw new SpawnError(leading, Object.assign(new Error('not found'), { code: 'ENOENT' }));
+    // running (as would an argv program run through the cgroup join of `Cgroup.joinArgs`): a
+    // plainly named program that is not there fails the spawn instead.
+    const leading = checkedProgram(options);
+    if (leading !== null) {
+      const found = findProgram(leading, env.PATH, options.dir ?? null);
+      if (found !== 'ok') {
+        throw await spawnError(leading, options.dir ?? null, Object.assign(new Error(found === 'EACCES' ? 'permission denied' : 'not found'), { code: found }));
+      }
     }
 
     const readyRef = { fire: () => {} };
@@ -233,17 +247,17 @@ export class DaemonProcess {
       env.NOTIFY_SOCKET = notify.socketPath;
     }
 
-    const [file, args] = execArgs(options.command, options.extraArgs, options.name);
     let cgroup: Cgroup | null = null;
     let child: StartedChild;
     try {
       if (options.cgroup !== undefined) cgroup = Cgroup.create(options.cgroup);
+      const [file, args] = spawnArgs(options, cgroup, env);
       child = await spawnChild(file, args, {
         stdio: stdioFor(options),
         env: inherit ? undefined : env,
         cwd: options.dir ?? undefined,
         detached: true, // setsid(): own session and process group, pgid = pid
-      }, cgroup, commandProgram(options.command));
+      }, commandProgram(options.command));
     } catch (e) {
       await notify?.close();
       await cgroup?.remove();
@@ -262,21 +276,21 @@ export class DaemonProcess {
   static startNow(options: DaemonProcessOptions): DaemonProcess | null {
     if (options.readyNotify?.kind === 'sd-notify') return null;
     const { env, inherit } = spawnEnv(options);
-    const leading = leadingProgram(options.command);
-    if (leading !== null && !programExistsSync(leading, env.PATH ?? '', options.dir ?? null)) return null;
-    const [file, args] = execArgs(options.command, options.extraArgs, options.name);
+    const leading = checkedProgram(options);
+    if (leading !== null && findProgram(leading, env.PATH, options.dir ?? null) !== 'ok') return null;
     let cgroup: Cgroup | null = null;
     try {
       if (options.cgroup !== undefined) cgroup = Cgroup.create(options.cgroup);
     } catch {
       return null;
     }
+    const [file, args] = spawnArgs(options, cgroup, env);
     const child = spawnChildNow(file, args, {
       stdio: stdioFor(options),
       env: inherit ? undefined : env,
       cwd: options.dir ?? undefined,
       detached: true, // setsid(): own session and process group, pgid = pid
-    }, cgroup);
+    });
     // A cgroup made for a spawn that failed is reused by `start`'s attempt, which removes it.
     if (child === null) return null;
     return DaemonProcess.attach(child, options, null, { fire: () => {} }, cgroup);
@@ -301,6 +315,14 @@ export class DaemonProcess {
   /** True once the process has signalled readiness through `readyNotify`. */
   get ready(): boolean {
     return this.isReady;
+  }
+
+  /**
+   * Why the process could not join its cgroup (then it exited 126 without running its
+   * program), or null: known once `exited` resolves.
+   */
+  get cgroupJoinError(): string | null {
+    return this.status?.code === 126 ? this.joinError : null;
   }
 
   /** How the leader ended, once it has; null while it runs. */
@@ -366,17 +388,6 @@ async function spawnError(program: string, dir: string | null, e: unknown): Prom
   return new SpawnError(program, e);
 }
 
-/** True when `program` (absolute, or a name looked up in `searchPath`) is an executable file. */
-async function programExists(program: string, searchPath: string, dir: string | null): Promise<boolean> {
-  const candidates = program.startsWith('/') ? [program]
-    : searchPath.split(':').map((d) => path.resolve(dir ?? '.', d === '' ? '.' : d, program));
-  for (const c of candidates) {
-    const ok = await stat(c).then((st) => st.isFile(), () => false) && await access(c, constants.X_OK).then(() => true, () => false);
-    if (ok) return true;
-  }
-  return false;
-}
-
 /**
  * The environment to spawn with. Without changes, process.env itself (`inherit`): Node copies
  * it once anyway, and a copy of ours first cost as much again (most of `start`'s own time).
@@ -403,19 +414,70 @@ function stdioFor(options: DaemonProcessOptions): ['pipe' | 'ignore', 'pipe', 'p
   return [(options.protocol ?? 'none') !== 'none' ? 'pipe' : 'ignore', 'pipe', 'pipe', ...extra];
 }
 
-/** `programExists` without awaiting (a few stat calls on cached directories). */
-function programExistsSync(program: string, searchPath: string, dir: string | null): boolean {
-  const candidates = program.startsWith('/') ? [program]
-    : searchPath.split(':').map((d) => path.resolve(dir ?? '.', d === '' ? '.' : d, program));
-  for (const c of candidates) {
-    try {
-      if (statSync(c).isFile()) {
-        accessSync(c, constants.X_OK);
-        return true;
-      }
-    } catch {
-      // not here
-    }
+/**
+ * The program to look for before spawning: a shell command's plainly named first program, and
+ * under a cgroup an argv's program too (it is exec'd by the joining `sh`, which would only
+ * report a missing one as exit 127). Null when the spawn itself reports it.
+ */
+function checkedProgram(options: DaemonProcessOptions): string | null {
+  const cmd = options.command;
+  return cmd.kind === 'exec' ? (options.cgroup !== undefined ? cmd.argv[0] : null) : leadingProgram(cmd);
+}
+
+/** The file and arguments to spawn: the command, joining `cgroup` first when there is one. */
+function spawnArgs(options: DaemonProcessOptions, cgroup: Cgroup | null, env: { [k: string]: string | undefined }): [string, string[]] {
+  const [file, args] = execArgs(options.command, options.extraArgs, options.name);
+  return cgroup === null ? [file, args] : cgroup.joinArgs(file, args, options.command.kind === 'shell', env.PWD !== undefined);
+}
+
+/** `sh`'s search path when PATH is unset (dash's default), as `exec` in the joining `sh` uses. */
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * Where each (PATH, dir, program) was last found. Only hits are kept, and a hit is checked
+ * again (one stat and access) before it is believed: a program removed since is looked up in
+ * full, one installed since is found by the full lookup a miss always makes.
+ */
+const foundPrograms = new Map<string, string>();
+
+/**
+ * Whether `program` (absolute, or a name looked up in `searchPath` relative to `dir`) is an
+ * executable file: 'ok', 'EACCES' (a file, but none executable) or 'ENOENT'. Synchronous: a
+ * few stat calls on cached directories, one when a cached hit is still there.
+ */
+function findProgram(program: string, searchPath: string | undefined, dir: string | null): 'ok' | 'EACCES' | 'ENOENT' {
+  const key = `${dir ?? ''}\0${searchPath ?? ''}\0${program}`;
+  const known = foundPrograms.get(key);
+  if (known !== undefined) {
+    if (executableFile(known) === 'ok') return 'ok';
+    foundPrograms.delete(key);
   }
-  return false;
+  const candidates = program.includes('/') ? [path.resolve(dir ?? '.', program)]
+    : (searchPath ?? DEFAULT_PATH).split(':').map((d) => path.resolve(dir ?? '.', d === '' ? '.' : d, program));
+  let result: 'EACCES' | 'ENOENT' = 'ENOENT';
+  for (const c of candidates) {
+    const r = executableFile(c);
+    if (r === 'ok') {
+      if (foundPrograms.size >= 1000) foundPrograms.clear();
+      foundPrograms.set(key, c);
+      return 'ok';
+    }
+    if (r === 'EACCES') result = 'EACCES';
+  }
+  return result;
+}
+
+function executableFile(file: string): 'ok' | 'EACCES' | 'ENOENT' {
+  try {
+    // No exception for a missing entry: throwing one per PATH entry was most of the lookup.
+    if (statSync(file, { throwIfNoEntry: false })?.isFile() !== true) return 'ENOENT';
+  } catch {
+    return 'ENOENT';
+  }
+  try {
+    accessSync(file, constants.X_OK);
+    return 'ok';
+  } catch {
+    return 'EACCES';
+  }
 }

@@ -2,7 +2,6 @@
 // EAGAIN, ENOENT, EACCES, …), synchronous or emitted, becomes one `SpawnError`, and every stream
 // of the child has an 'error' listener, so nothing reaches the process as an unhandled 'error'.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import type { Cgroup } from './cgroup.ts';
 import { SpawnError } from './spawn-error.ts';
 
 /** A child that did start: it has a pid. */
@@ -10,14 +9,12 @@ export type StartedChild = ChildProcess & { readonly pid: number };
 
 /**
  * Spawns `file` with `args`; resolves once the child runs (its 'spawn' event), or throws a
- * `SpawnError` naming `program` (default `file`). Given `cgroup`, the child is born in it.
+ * `SpawnError` naming `program` (default `file`).
  */
-export async function spawnChild(file: string, args: readonly string[], options: SpawnOptions,
-  cgroup: Cgroup | null = null, program = file): Promise<StartedChild> {
+export async function spawnChild(file: string, args: readonly string[], options: SpawnOptions, program = file): Promise<StartedChild> {
   let child: ChildProcess;
   try {
-    const run = () => spawn(file, args, options);
-    child = cgroup !== null ? cgroup.spawnInside(run) : run();
+    child = spawn(file, args, options);
   } catch (e) {
     throw new SpawnError(program, e);
   }
@@ -44,13 +41,12 @@ export async function spawnChild(file: string, args: readonly string[], options:
 
 /**
  * Spawns `file` at once: the child when it runs (it has a pid), or null when it could not
- * start (the error is swallowed; `spawnChild` again names it). Given `cgroup`, born in it.
+ * start (the error is swallowed; `spawnChild` again names it).
  */
-export function spawnChildNow(file: string, args: readonly string[], options: SpawnOptions, cgroup: Cgroup | null = null): StartedChild | null {
+export function spawnChildNow(file: string, args: readonly string[], options: SpawnOptions): StartedChild | null {
   let child: ChildProcess;
   try {
-    const run = () => spawn(file, args, options);
-    child = cgroup !== null ? cgroup.spawnInside(run) : run();
+    child = spawn(file, args, options);
   } catch {
     return null;
   }

@@ -408,6 +408,11 @@ function runConfig(t: Turn, st: DaemonState, spec: DaemonSpec, n: number): void 
         const success = isSuccess(status) && !unhealthy;
         const i = st.live.indexOf(p);
         if (i >= 0) st.live.splice(i, 1);
+        if (p.cgroupJoinError !== null) {
+          // The process could not enter its cgroup and did not run its program: it never started.
+          t.stop(facet, (t) => failAttempt(t, `${p.cgroupJoinError} (exit 126)`, uptime, p.pid));
+          return;
+        }
         if (spec.command.kind === 'shell' && status.code === 127) {
           // `sh -c` reports a program the machine lacks as exit 127: a failure like a failed
           // spawn (failed, retried with backoff), not a process that ran.
