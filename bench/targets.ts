@@ -39,7 +39,7 @@ export const TARGETS: readonly Target[] = [
   },
   {
     figure: 'resident memory of the bus with none', name: '≤ 1.3× idle Node',
-    match: /resident memory\b.*\b(?:with (?:none|no daemons|0 daemons)|no daemons)/i, kind: 'ratio', limit: 1.3,
+    match: /resident memory of the bus\b.*\b(?:with (?:none|no daemons|0 daemons)|no daemons)/i, kind: 'ratio', limit: 1.3,
   },
   { figure: 'connected restart to ready, median', name: '≤ own spawn-to-ready + 5 ms', match: /connected restart\b.*median/i, kind: 'above', limit: 5, unit: 'ms' },
   { figure: 'syndicate-ctl status, whole process', name: "≤ 1.3× node -e ''", match: /syndicate-ctl status\b.*whole process/i, kind: 'ratio', limit: 1.3 },
