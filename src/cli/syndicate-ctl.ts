@@ -2,13 +2,14 @@
 import { watch } from 'node:fs';
 import path from 'node:path';
 import { P, type Assertion, type Ref } from '../bus/index.ts';
-import { parseStoreReply, persist, unpersist, type StoreReply } from '../services/control-store.ts';
+import { persist, unpersist, type StoreReply } from '../services/control-store.ts';
 import { CtlUsageError, parseCtlArgs, type CtlArgs, type CtlCommand } from './ctl/arguments.ts';
 import { connectBus } from './ctl/connect.ts';
 import { CtlFailure, CtlTimeoutError, NoBusError, snapshot, type BusConnection } from './ctl/connection.ts';
 import { buildServiceModel, show, type ServiceView } from './ctl/service-model.ts';
 import { DAEMON_CONFIG, knownService, servicePatterns } from './ctl/known-service.ts';
 import { lifecycle } from './ctl/lifecycle.ts';
+import { askStore } from './ctl/store-request.ts';
 import { cycleLines, statusJson, statusTable } from './ctl/status-table.ts';
 import { explain } from './ctl/why.ts';
 import { locateState } from './state-dir.ts';
@@ -51,23 +52,15 @@ async function mustKnow(conn: BusConnection, name: Assertion): Promise<Map<strin
 /** Asserts `build(reply)` until the control store answers (the request is durable once it does). */
 function request(conn: BusConnection, build: (reply: Ref) => Assertion, timeoutMs: number): Promise<StoreReply> {
   return new Promise((resolve, reject) => conn.turn((t, config) => {
+    // One facet for the request and its timer: whichever ends first stops both.
     t.facet((t) => {
       t.preventInertCheck();
       const facet = t.activeFacet;
-      let done = false;
-      const reply = t.ref({
-        message: (t, m) => {
-          const r = parseStoreReply(m);
-          if (r === null || done) return;
-          done = true;
-          resolve(r);
-          t.stop(facet);
-        },
+      askStore(t, config, build, (t, r) => {
+        resolve(r);
+        t.stop(facet);
       });
-      t.assert(config, build(reply)); // withdrawn with the facet, once answered
       t.after(timeoutMs, (t) => {
-        if (done) return;
-        done = true;
         reject(new CtlTimeoutError(`timed out after ${timeoutMs / 1000} s waiting for the bus to keep the request`));
         t.stop(facet);
       });

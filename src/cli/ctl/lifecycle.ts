@@ -7,9 +7,10 @@
 // observer and a final snapshot.
 import { P, type Assertion, type Ref, type Turn } from '../../bus/index.ts';
 import { Service } from '../../services/supervision/service-protocol.ts';
-import { parseStoreReply, persist, unpersist } from '../../services/control-store.ts';
+import { persist, unpersist } from '../../services/control-store.ts';
 import { CtlFailure, CtlTimeoutError, type BusConnection } from './connection.ts';
 import { DAEMON_CONFIG, knownService, servicePatterns } from './known-service.ts';
+import { askStore } from './store-request.ts';
 import { buildServiceModel, displayState, show, type ServiceView } from './service-model.ts';
 
 /** What the command does. */
@@ -68,22 +69,10 @@ export function lifecycle(conn: BusConnection, cmd: LifecycleCommand, name: Asse
       /** Asserts a request for the control store until it answers (it is durable once it does). */
       const keep = (t: Turn, build: (reply: Ref) => Assertion): void => {
         pending++;
-        t.facet((t) => {
-          t.preventInertCheck();
-          const request = t.activeFacet;
-          let answered = false;
-          const reply = t.ref({
-            message: (t, m) => {
-              const r = parseStoreReply(m);
-              if (r === null || answered) return;
-              answered = true;
-              t.stop(request); // withdraws the request
-              if (!r.ok) return finish(t, new CtlFailure(r.error));
-              pending--;
-              check(t);
-            },
-          });
-          t.assert(config, build(reply));
+        askStore(t, config, build, (t, r) => {
+          if (!r.ok) return finish(t, new CtlFailure(r.error));
+          pending--;
+          check(t);
         });
       };
 
